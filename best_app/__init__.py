@@ -1,0 +1,110 @@
+"""best_app: users, the cars they own and the tasks they work on.
+
+`create_app` builds the application: configuration, extensions, blueprints,
+error handlers and CLI commands. It has no other side effects: no tables are
+created, no migrations run and no network connection is opened here.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from flask import Flask
+
+from config import Config, ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: object | dict | None = None) -> Flask:
+    """Build the app. `config` is a settings object (default: Config from the
+    environment) or a dict of overrides applied on top of it, as tests do."""
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+        instance_path=str(PROJECT_ROOT / "instance"),
+    )
+    load_config(app, config)
+    configure_logging(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_request_hooks(app)
+    register_cli(app)
+    return app
+
+
+def load_config(app: Flask, config: object | dict | None) -> None:
+    if isinstance(config, dict):
+        app.config.from_object(Config())
+        app.config.update(config)
+    else:
+        app.config.from_object(config if config is not None else Config())
+    if not app.config.get("SECRET_KEY") and not (app.debug or app.testing):
+        raise ConfigError("SECRET_KEY is not set; set it to a long random string (for example: "
+                          "python -c 'import secrets; print(secrets.token_hex(32))')")
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        # The embedded default: a SQLite file in the instance folder.
+        os.makedirs(app.instance_path, exist_ok=True)
+        path = Path(app.instance_path) / "best_app.sqlite3"
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
+
+
+def configure_logging(app: Flask) -> None:
+    level = app.config.get("LOG_LEVEL", "INFO")
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app.logger.setLevel(level)
+    # Alembic narrates its plugin set-up at INFO on every command.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+
+
+def register_extensions(app: Flask) -> None:
+    from best_app import auth, sqlite
+    from best_app.extensions import cache, csrf, db, migrate
+
+    db.init_app(app)
+    sqlite.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True,
+                     compare_type=True)
+    cache.init_app(app)
+    csrf.init_app(app)
+    auth.init_app(app)
+
+    hops = app.config.get("PROXY_FIX_HOPS", 0)
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops,
+                                x_prefix=hops)
+
+
+def register_blueprints(app: Flask) -> None:
+    from best_app.admin import bp as admin_bp
+    from best_app.api import bp as api_bp
+    from best_app.extensions import csrf
+
+    # The API authenticates with bearer tokens, never the session cookie, so
+    # cross-site requests cannot ride on a browser's login: no CSRF needed.
+    csrf.exempt(api_bp)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(admin_bp)
+
+
+def register_error_handlers(app: Flask) -> None:
+    from best_app.errors import register_error_handlers as register
+
+    register(app)
+
+
+def register_request_hooks(app: Flask) -> None:
+    from best_app.security import init_app as init_security
+
+    init_security(app)
+
+
+def register_cli(app: Flask) -> None:
+    from best_app.cli import register
+
+    register(app)

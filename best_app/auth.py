@@ -1,0 +1,74 @@
+"""Who is asking: browser sessions for the admin pages, bearer tokens for the API."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import request
+from sqlalchemy import select, update
+
+from best_app.caching import SKIP_INVALIDATION, cached_token
+from best_app.extensions import db, login_manager
+from best_app.models import ApiToken, User, hash_token
+from best_app.models.base import utcnow
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    if not user_id.isdigit():
+        return None
+    user = db.session.get(User, int(user_id))
+    # Losing admin rights ends the admin session at the next request.
+    return user if user is not None and user.is_admin else None
+
+
+@dataclass(frozen=True)
+class TokenIdentity:
+    token_id: int
+    user_id: int
+    is_admin: bool
+
+
+def _bearer_secret() -> str | None:
+    scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return secret.strip() or None
+
+
+def _load_token_facts(token_hash: str) -> dict | bool:
+    row = db.session.execute(
+        select(ApiToken.id, ApiToken.user_id, User.is_admin)
+        .join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.token_hash == token_hash, ApiToken.revoked_at.is_(None))
+    ).first()
+    if row is None:
+        # Cache the miss too (as False), so guessing costs no repeated queries.
+        return False
+    # Recorded once per cache period rather than on every call; its own tiny
+    # transaction, and no reason to orphan cached reads.
+    db.session.execute(
+        update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=utcnow()),
+        execution_options={SKIP_INVALIDATION: True},
+    )
+    db.session.commit()
+    return {"token_id": row.id, "user_id": row.user_id, "is_admin": bool(row.is_admin)}
+
+
+def authenticate_bearer() -> TokenIdentity | None:
+    """The identity behind the request's bearer token, or None."""
+    secret = _bearer_secret()
+    if secret is None or len(secret) > 200:
+        return None
+    token_hash = hash_token(secret)
+    facts = cached_token(token_hash, lambda: _load_token_facts(token_hash))
+    if not facts:
+        return None
+    return TokenIdentity(**facts)
+
+
+def init_app(app) -> None:
+    login_manager.init_app(app)
+    login_manager.login_view = "admin.login"
+    login_manager.login_message = "Please log in to continue."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"

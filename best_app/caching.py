@@ -1,0 +1,163 @@
+"""Every cache key best_app uses, the cached reads, and their invalidation.
+
+Reads of a resource are cached under that resource's *generation*: a counter
+in the cache that every committed write to the resource increments (one
+INCR), which orphans all older entries at once, on every replica, without
+deleting keys by pattern. Writes need not remember to invalidate: the session
+hooks at the bottom bump the generations of the tables a transaction touched
+right after it commits, whichever path (API, admin pages, CLI) made it.
+
+A cache outage never fails a request: it is logged and the caller falls back
+to the database, reporting BYPASS.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable
+
+from flask import current_app
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from best_app.extensions import cache
+
+log = logging.getLogger(__name__)
+
+HIT, MISS, BYPASS = "HIT", "MISS", "BYPASS"
+
+# Writing to a table can change what reads of other namespaces return:
+# deleting a user deletes their cars and unassigns their tasks in the
+# database (ON DELETE), where the ORM does not see it; tokens carry their
+# user's admin flag.
+AFFECTS = {
+    "users": ("users", "cars", "tasks", "tokens"),
+    "cars": ("cars",),
+    "tasks": ("tasks",),
+    "api_tokens": ("tokens",),
+}
+SKIP_INVALIDATION = "best_app_skip_cache_invalidation"
+
+
+def _generation_key(namespace: str) -> str:
+    return f"gen:{namespace}"
+
+
+def _generation(namespace: str) -> int:
+    return int(cache.get(_generation_key(namespace)) or 0)
+
+
+def cached(namespace: str, key: str, load: Callable[[], Any], timeout: int | None = None) -> tuple[Any, str]:
+    """`load()`'s result, cached under the namespace's current generation.
+
+    Returns (value, status) with status HIT, MISS or BYPASS. `load` must
+    return plain data (dicts, lists, str, numbers), never ORM objects, and
+    never None (None means "not cached").
+    """
+    try:
+        full_key = f"{namespace}:{_generation(namespace)}:{key}"
+        value = cache.get(full_key)
+    except Exception:  # any backend failure: serve from the database
+        log.warning("cache read failed for %s; serving from the database", namespace, exc_info=True)
+        return load(), BYPASS
+    if value is not None:
+        return value, HIT
+    value = load()
+    if value is not None:
+        try:
+            cache.set(full_key, value, timeout=timeout)
+        except Exception:
+            log.warning("cache write failed for %s", namespace, exc_info=True)
+    return value, MISS
+
+
+def invalidate(*namespaces: str) -> None:
+    """Orphan every cached read of these namespaces."""
+    for namespace in namespaces:
+        key = _generation_key(namespace)
+        try:
+            if current_app.config.get("CACHE_TYPE") == "RedisCache":
+                cache.cache.inc(key)  # atomic INCR, shared by every replica, no expiry
+            else:
+                # The in-process cache's inc() would give the counter the default
+                # timeout; a generation must never expire back to an old value.
+                cache.set(key, _generation(namespace) + 1, timeout=0)
+        except Exception:
+            log.error("cache invalidation failed for %s; entries may be stale until they expire",
+                      namespace, exc_info=True)
+
+
+def invalidate_tables(*tables: str) -> None:
+    namespaces = {ns for table in tables for ns in AFFECTS.get(table, ())}
+    invalidate(*sorted(namespaces))
+
+
+def cached_token(token_hash: str, load: Callable[[], Any]) -> Any:
+    """Token hash -> plain token facts, kept briefly so a warm token costs no query."""
+    seconds = current_app.config.get("TOKEN_CACHE_SECONDS", 60)
+    value, _status = cached("tokens", token_hash, load, timeout=seconds)
+    return value
+
+
+def count_visit(counter: str = "dashboard") -> int | None:
+    """Increment and return a visit counter, or None when the cache is down."""
+    key = f"visits:{counter}"
+    try:
+        value = cache.cache.inc(key) if current_app.config.get("CACHE_TYPE") == "RedisCache" else None
+        if value is None:
+            value = int(cache.get(key) or 0) + 1
+            cache.set(key, value, timeout=0)
+        return int(value)
+    except Exception:
+        log.warning("visit counter unavailable", exc_info=True)
+        return None
+
+
+def ping() -> bool:
+    """Whether the cache answers a write and a read."""
+    try:
+        cache.set("health:ping", "pong", timeout=10)
+        return cache.get("health:ping") == "pong"
+    except Exception:
+        log.warning("cache health check failed", exc_info=True)
+        return False
+
+
+# --- invalidation on commit -------------------------------------------------
+
+_TOUCHED = "best_app_touched_tables"
+
+
+def _touched(session: Session) -> set:
+    return session.info.setdefault(_TOUCHED, set())
+
+
+@event.listens_for(Session, "after_flush")
+def _collect_flushed(session, flush_context):
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        table = getattr(obj, "__tablename__", None)
+        if table:
+            _touched(session).add(table)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _collect_bulk(state):
+    # Bulk INSERT/UPDATE/DELETE statements skip the flush.
+    if not (state.is_insert or state.is_update or state.is_delete):
+        return
+    if state.execution_options.get(SKIP_INVALIDATION):
+        return
+    table = getattr(state.statement, "table", None)
+    if table is not None:
+        _touched(state.session).add(table.name)
+
+
+@event.listens_for(Session, "after_commit")
+def _invalidate_committed(session):
+    tables = session.info.pop(_TOUCHED, None)
+    if tables:
+        invalidate_tables(*tables)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_rolled_back(session, previous_transaction):
+    session.info.pop(_TOUCHED, None)

@@ -1,0 +1,20 @@
+"""Operator commands: `flask users`, `flask tokens`, `flask seed`, `flask wait-for-db`,
+`flask ensure-admin`.
+
+Each command owns its transaction: it commits once at the end, and on any
+error rolls back, prints one line and exits with status 1.
+"""
+from flask import Flask
+
+from best_app.cli.ops import ensure_admin_command, wait_for_db_command
+from best_app.cli.seed import seed_command
+from best_app.cli.tokens import tokens_cli
+from best_app.cli.users import users_cli
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(users_cli)
+    app.cli.add_command(tokens_cli)
+    app.cli.add_command(seed_command)
+    app.cli.add_command(wait_for_db_command)
+    app.cli.add_command(ensure_admin_command)

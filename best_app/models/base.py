@@ -1,0 +1,58 @@
+"""Column helpers shared by the models: UTC timestamps and optimistic locking."""
+from datetime import datetime, timezone
+
+from sqlalchemy import DateTime, Integer, func, types
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(types.TypeDecorator):
+    """A timezone-aware timestamp that always comes back in UTC.
+
+    SQLite stores no offset, so values read from it are naive; we know they
+    were written in UTC and say so.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        if value is not None and dialect.name == "sqlite":
+            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+class TimestampMixin:
+    # Callables, not values: each row gets the time it was written.
+    created_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=utcnow, server_default=func.now(), nullable=False
+    )
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=utcnow, onupdate=utcnow, server_default=func.now(), nullable=False
+    )
+
+
+class VersionedMixin:
+    """An integer version bumped on every update.
+
+    SQLAlchemy adds `WHERE version = :old` to each UPDATE, so a write based
+    on a stale read fails with StaleDataError instead of silently winning.
+    """
+
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1, server_default="1")
+
+    @declared_attr.directive
+    def __mapper_args__(cls):
+        return {"version_id_col": cls.version}

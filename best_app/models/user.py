@@ -1,0 +1,91 @@
+"""People who own cars and work on tasks; admins among them can log in."""
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from flask import current_app
+from flask_login import UserMixin
+from sqlalchemy import Boolean, CheckConstraint, Index, String, false, func, or_, select
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from best_app.extensions import db
+from best_app.models.base import TimestampMixin, VersionedMixin
+
+if TYPE_CHECKING:
+    from best_app.models.car import Car
+    from best_app.models.task import Task
+
+ROLES = ("student", "teacher", "employee")
+DEFAULT_ROLE = "employee"
+USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
+
+
+class User(UserMixin, TimestampMixin, VersionedMixin, db.Model):
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint("role IN ('student', 'teacher', 'employee')", name="role"),
+        Index("ix_users_name_id", "name", "id"),
+        Index("ix_users_created_at_id", "created_at", "id"),
+        Index("ix_users_updated_at_id", "updated_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    email: Mapped[str] = mapped_column(String(254), nullable=False)
+    name: Mapped[str] = mapped_column(String(120), nullable=False, default="", server_default="")
+    role: Mapped[str] = mapped_column(
+        String(16), nullable=False, default=DEFAULT_ROLE, server_default=DEFAULT_ROLE, index=True
+    )
+    is_admin: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=False, server_default=false(), index=True
+    )
+    password_hash: Mapped[str | None] = mapped_column(String(256), nullable=True)
+
+    cars: Mapped[list[Car]] = relationship(
+        back_populates="owner", passive_deletes="all", lazy="select"
+    )
+    tasks: Mapped[list[Task]] = relationship(
+        back_populates="assignee", passive_deletes="all", lazy="select"
+    )
+
+    def set_password(self, password: str | None) -> None:
+        if password is None:
+            self.password_hash = None
+            return
+        method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
+        self.password_hash = generate_password_hash(password, method=method)
+
+    def check_password(self, password: str) -> bool:
+        if not self.password_hash:
+            return False
+        return check_password_hash(self.password_hash, password)
+
+    @classmethod
+    def taken_fields(cls, username: str | None, email: str | None, exclude_id: int | None = None) -> dict:
+        """Which of username/email another user already has, as field -> message."""
+        clauses = []
+        if username:
+            clauses.append(cls.username == username)
+        if email:
+            clauses.append(func.lower(cls.email) == email.lower())
+        if not clauses:
+            return {}
+        query = select(cls.username, cls.email).where(or_(*clauses))
+        if exclude_id is not None:
+            query = query.where(cls.id != exclude_id)
+        taken = {}
+        for other_username, other_email in db.session.execute(query.limit(2)):
+            if username and other_username == username:
+                taken["username"] = "This username is already taken."
+            if email and other_email.lower() == email.lower():
+                taken["email"] = "A user with this email already exists."
+        return taken
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.username!r}>"
+
+
+# Emails are unique whatever their case; a functional index says so to the database.
+Index("uq_users_email_lower", func.lower(User.email), unique=True)

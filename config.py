@@ -1,0 +1,133 @@
+"""Settings for best_app, read from the environment.
+
+With no environment at all the app runs on the embedded default: a SQLite
+file in the instance folder and an in-process cache. Production sets
+DATABASE_URL (PostgreSQL), REDIS_URL and SECRET_KEY.
+"""
+import logging
+import os
+
+
+class ConfigError(SystemExit):
+    """A setting is missing or invalid.
+
+    It is a SystemExit so that `flask`, waitress-serve and the entrypoint
+    stop with the one-line message and exit status 1, not a traceback.
+    """
+
+    def __init__(self, message: str):
+        super().__init__(f"best_app: configuration error: {message}")
+
+
+def _int(environ, name: str, default: int, minimum: int = 0) -> int:
+    raw = environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _bool(environ, name: str, default: bool) -> bool:
+    raw = environ.get(name)
+    if raw is None or raw == "":
+        return default
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def normalise_database_url(url: str) -> str:
+    # Heroku-style URLs say postgres://, which SQLAlchemy no longer accepts.
+    if url.startswith("postgres://"):
+        return "postgresql://" + url[len("postgres://"):]
+    return url
+
+
+class Config:
+    """Production and development settings, read from `environ` when built."""
+
+    TESTING = False
+    DEBUG = False
+    JSON_SORT_KEYS = False
+    MAX_CONTENT_LENGTH = 64 * 1024
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+    PASSWORD_HASH_METHOD = "scrypt"
+    CACHE_DEFAULT_TIMEOUT = 300
+    TOKEN_CACHE_SECONDS = 60
+    LOGIN_RATE_LIMIT = "5 per minute"
+
+    def __init__(self, environ=None):
+        env = os.environ if environ is None else environ
+        self.SECRET_KEY = env.get("SECRET_KEY") or None
+        self.DEBUG = _bool(env, "FLASK_DEBUG", False)
+
+        database_url = env.get("DATABASE_URL")
+        # None means "the embedded SQLite file"; the factory fills in the path
+        # because only it knows the instance folder.
+        self.SQLALCHEMY_DATABASE_URI = normalise_database_url(database_url) if database_url else None
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        if self.SQLALCHEMY_DATABASE_URI and not self.SQLALCHEMY_DATABASE_URI.startswith("sqlite"):
+            self.SQLALCHEMY_ENGINE_OPTIONS.update(
+                pool_size=_int(env, "DB_POOL_SIZE", 5, minimum=1),
+                max_overflow=_int(env, "DB_MAX_OVERFLOW", 10),
+                pool_recycle=_int(env, "DB_POOL_RECYCLE", 1800, minimum=1),
+                pool_timeout=_int(env, "DB_POOL_TIMEOUT", 10, minimum=1),
+            )
+
+        redis_url = env.get("REDIS_URL")
+        self.REDIS_URL = redis_url or None
+        self.CACHE_KEY_PREFIX = env.get("CACHE_KEY_PREFIX", "best_app:")
+        if redis_url:
+            self.CACHE_TYPE = "RedisCache"
+            self.CACHE_REDIS_URL = redis_url
+            self.CACHE_OPTIONS = {"socket_timeout": 0.5, "socket_connect_timeout": 0.5}
+        else:
+            self.CACHE_TYPE = "SimpleCache"
+
+        self.PORT = _int(env, "PORT", 8000, minimum=1)
+        self.WAITRESS_THREADS = _int(env, "WAITRESS_THREADS", 8, minimum=1)
+        level = env.get("LOG_LEVEL", "INFO").upper()
+        if not isinstance(logging.getLevelName(level), int):
+            raise ConfigError(f"LOG_LEVEL must be a logging level such as INFO, got {level!r}")
+        self.LOG_LEVEL = level
+        # Number of trusted proxies in front of the app (nginx: 1). 0 turns ProxyFix off.
+        self.PROXY_FIX_HOPS = _int(env, "PROXY_FIX_HOPS", 0)
+        self.SESSION_COOKIE_SECURE = _bool(env, "SESSION_COOKIE_SECURE", False)
+        self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
+        # Used by Flask-Limiter; memory:// is right for one process only.
+        self.RATELIMIT_STORAGE_URI = redis_url or "memory://"
+
+
+class TestConfig(Config):
+    """Fast, isolated settings for the test suite.
+
+    TEST_DATABASE_URL and TEST_REDIS_URL point the same tests at real
+    PostgreSQL and Redis servers.
+    """
+
+    TESTING = True
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # cheap hashing keeps tests fast
+    LOGIN_RATE_LIMIT = "5 per minute"
+
+    def __init__(self, environ=None):
+        env = dict(os.environ if environ is None else environ)
+        test_env = {
+            "SECRET_KEY": "test-secret-key",
+            "DATABASE_URL": env.get("TEST_DATABASE_URL", "sqlite://"),
+            "REDIS_URL": env.get("TEST_REDIS_URL", ""),
+            "CACHE_KEY_PREFIX": env.get("TEST_CACHE_KEY_PREFIX", "best_app_test:"),
+        }
+        super().__init__(test_env)

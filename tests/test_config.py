@@ -1,0 +1,62 @@
+"""Configuration from the environment, and its errors."""
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from best_app import create_app
+from config import Config, ConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_embedded_default_is_sqlite_and_an_in_process_cache():
+    config = Config({"SECRET_KEY": "x"})
+    assert config.SQLALCHEMY_DATABASE_URI is None
+    assert config.CACHE_TYPE == "SimpleCache"
+    app = create_app(config)
+    assert app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///")
+    assert app.config["SQLALCHEMY_DATABASE_URI"].endswith("instance/best_app.sqlite3")
+
+
+def test_postgres_scheme_is_normalised():
+    config = Config({"SECRET_KEY": "x", "DATABASE_URL": "postgres://u:p@db:5432/app"})
+    assert config.SQLALCHEMY_DATABASE_URI == "postgresql://u:p@db:5432/app"
+    assert config.SQLALCHEMY_ENGINE_OPTIONS["pool_pre_ping"] is True
+
+
+def test_redis_url_selects_the_redis_cache_with_a_prefix():
+    config = Config({"SECRET_KEY": "x", "REDIS_URL": "redis://cache:6379/0"})
+    assert config.CACHE_TYPE == "RedisCache"
+    assert config.CACHE_REDIS_URL == "redis://cache:6379/0"
+    assert config.CACHE_KEY_PREFIX
+
+
+def test_pool_sizes_come_from_the_environment():
+    config = Config({"SECRET_KEY": "x", "DATABASE_URL": "postgresql://db/app", "DB_POOL_SIZE": "12"})
+    assert config.SQLALCHEMY_ENGINE_OPTIONS["pool_size"] == 12
+
+
+@pytest.mark.parametrize("name,value", [("PORT", "eighty"), ("WAITRESS_THREADS", "0"),
+                                        ("LOG_LEVEL", "LOUD"), ("SESSION_COOKIE_SECURE", "maybe")])
+def test_bad_values_name_the_setting(name, value):
+    with pytest.raises(ConfigError) as excinfo:
+        Config({"SECRET_KEY": "x", name: value})
+    assert name in str(excinfo.value.code)
+
+
+def test_missing_secret_key_refuses_to_start():
+    with pytest.raises(ConfigError) as excinfo:
+        create_app(Config({}))
+    assert "SECRET_KEY" in str(excinfo.value.code)
+
+
+def test_missing_secret_key_is_one_clear_line_from_the_cli(tmp_path):
+    env = {"PATH": str(Path(sys.executable).parent), "FLASK_APP": "best_app", "HOME": str(tmp_path)}
+    result = subprocess.run([sys.executable, "-m", "flask", "db", "current"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "SECRET_KEY" in lines[0]
