@@ -101,3 +101,43 @@ def test_seed_rejects_bad_options(runner):
     assert result.exit_code == 2
     assert "--users" in result.output
     assert count(User) == 0
+
+
+def test_seed_if_empty_leaves_a_populated_database_alone(runner):
+    make_user("existing")
+    result = runner.invoke(args=["seed", "--if-empty", "--users", "5"])
+    assert result.exit_code == 0
+    assert count(User) == 1
+
+
+def test_ensure_admin_creates_one_admin_once(runner):
+    first = runner.invoke(args=["ensure-admin"])
+    assert first.exit_code == 0, first.output
+    password = first.output.split("password: ", 1)[1].split()[0]
+    admin = db.session.scalar(select(User).where(User.is_admin))
+    assert admin.username == "admin" and admin.check_password(password)
+    second = runner.invoke(args=["ensure-admin"])
+    assert second.exit_code == 0
+    assert "password:" not in second.output
+    assert count(User) == 1
+
+
+def test_wait_for_db_succeeds_on_a_reachable_database(runner):
+    result = runner.invoke(args=["wait-for-db", "--timeout", "5"])
+    assert result.exit_code == 0, result.output
+
+
+def test_wait_for_db_gives_up_with_a_clear_message(tmp_path):
+    """A database that never answers: bounded wait, one line, exit 1."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    env = {"PATH": str(Path(sys.executable).parent), "FLASK_APP": "best_app", "SECRET_KEY": "x",
+           "HOME": str(tmp_path), "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"}
+    result = subprocess.run([sys.executable, "-m", "flask", "wait-for-db", "--timeout", "1"], cwd=root,
+                            env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert "database not reachable after 1s" in result.stderr
+    assert "Traceback" not in result.stderr

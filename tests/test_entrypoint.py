@@ -1,0 +1,82 @@
+"""service_entrypoint.sh: migrate, then serve with waitress; stop on SIGTERM."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def database_url(tmp_path):
+    server_url = os.environ.get("TEST_DATABASE_URL", "")
+    if not server_url.startswith("postgres"):
+        yield f"sqlite:///{tmp_path / 'entrypoint.sqlite3'}"
+        return
+    name = f"best_app_entrypoint_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def entrypoint_env(tmp_path, **extra) -> dict:
+    env = {"PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}", "HOME": str(tmp_path),
+           "SECRET_KEY": "entrypoint-test", "LOG_LEVEL": "WARNING"}
+    env.update(extra)
+    return env
+
+
+def test_entrypoint_migrates_and_serves(tmp_path, database_url):
+    port = free_port()
+    env = entrypoint_env(tmp_path, DATABASE_URL=database_url, PORT=str(port), DB_WAIT_SECONDS="10")
+    server = subprocess.Popen(["bash", str(ROOT / "service_entrypoint.sh")], cwd=ROOT, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        body, deadline = None, time.monotonic() + 60
+        while time.monotonic() < deadline and server.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/health", timeout=2) as response:
+                    body = json.load(response)
+                    break
+            except (urllib.error.URLError, ConnectionError):
+                time.sleep(0.2)
+        assert body == {"status": "ok", "checks": {"database": "ok", "cache": "ok"}}, server.poll()
+        # exec: the shell was replaced by waitress, so SIGTERM reaches the server itself.
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=20) is not None
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+
+
+def test_entrypoint_gives_up_when_the_database_never_comes(tmp_path):
+    env = entrypoint_env(tmp_path, DATABASE_URL="postgresql://nobody@127.0.0.1:1/none",
+                         PORT=str(free_port()), DB_WAIT_SECONDS="1")
+    result = subprocess.run(["bash", str(ROOT / "service_entrypoint.sh")], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert "database not reachable" in result.stderr
