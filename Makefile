@@ -19,9 +19,15 @@ install-dev: $(BIN)/python
 run: install
 	PATH="$(CURDIR)/$(BIN):$$PATH" scripts/run-embedded.sh
 
-## Install the test requirements and run the whole test suite.
+## Install the test requirements and run the whole test suite, on SQLite and on PostgreSQL + Redis.
 test: install-dev
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	scripts/system-packages.sh
+	PATH="$(CURDIR)/$(BIN):$$PATH" scripts/test.sh $(PYTEST_ARGS)
+
+## Benchmarks (see README): prints ratios against baselines measured in the same run.
+bench: install-dev
+	scripts/system-packages.sh
+	$(BIN)/python -m bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache
