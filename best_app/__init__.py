@@ -62,7 +62,7 @@ def configure_logging(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     from best_app import auth, sqlite
-    from best_app.extensions import cache, csrf, db, migrate
+    from best_app.extensions import cache, csrf, db, limiter, migrate
 
     db.init_app(app)
     sqlite.init_app(app)
@@ -70,6 +70,7 @@ def register_extensions(app: Flask) -> None:
                      compare_type=True)
     cache.init_app(app)
     csrf.init_app(app)
+    limiter.init_app(app)
     auth.init_app(app)
 
     hops = app.config.get("PROXY_FIX_HOPS", 0)

@@ -4,6 +4,8 @@ This module imports nothing from the application so that any module can
 import an extension without risking an import cycle.
 """
 from flask_caching import Cache
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -31,3 +33,7 @@ migrate = Migrate()
 cache = Cache()
 csrf = CSRFProtect()
 login_manager = LoginManager()
+# No default limits: only the views that opt in (failed admin logins) are
+# throttled. A storage outage must not lock admins out, so errors are
+# swallowed and counting falls back to this process's memory.
+limiter = Limiter(key_func=get_remote_address, swallow_errors=True, in_memory_fallback_enabled=True)
