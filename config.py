@@ -56,7 +56,6 @@ class Config:
 
     TESTING = False
     DEBUG = False
-    JSON_SORT_KEYS = False
     MAX_CONTENT_LENGTH = 64 * 1024
     SQLALCHEMY_TRACK_MODIFICATIONS = False
     SESSION_COOKIE_HTTPONLY = True

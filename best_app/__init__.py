@@ -27,6 +27,7 @@ def create_app(config: object | dict | None = None) -> Flask:
         instance_path=str(PROJECT_ROOT / "instance"),
     )
     load_config(app, config)
+    app.json.sort_keys = False  # keep documents in the order their fields were declared
     configure_logging(app)
     register_extensions(app)
     register_blueprints(app)
