@@ -2,10 +2,32 @@
 
 It authenticates with bearer tokens only and never reads the session
 cookie, so it needs no CSRF token and a browser cannot be tricked into
-calling it.
+calling it. Any valid token may read; only tokens of admins may write,
+since a write can grant admin rights (PATCH is_admin) to anyone.
 """
-from flask import Blueprint
+from flask import Blueprint, g, request
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from best_app.api import health  # noqa: E402,F401  (routes register on import)
+PUBLIC_ENDPOINTS = {"api.health", "api.openapi"}
+READ_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+@bp.before_request
+def require_token():
+    from best_app.api.problems import ApiError
+    from best_app.auth import authenticate_bearer
+
+    if request.endpoint in PUBLIC_ENDPOINTS or request.method == "OPTIONS":
+        return None
+    identity = authenticate_bearer()
+    if identity is None:
+        raise ApiError(401, "Send a valid API token: 'Authorization: Bearer <token>'.",
+                       headers={"WWW-Authenticate": 'Bearer realm="best_app"'})
+    if request.method not in READ_METHODS and not identity.is_admin:
+        raise ApiError(403, "This token may only read: writes need a token of an admin user.")
+    g.api_identity = identity
+    return None
+
+
+from best_app.api import cars, health, openapi, tasks, users  # noqa: E402,F401  (routes register on import)

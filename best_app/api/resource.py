@@ -1,0 +1,141 @@
+"""What the API knows about a resource, in one declaration per resource.
+
+A `Resource` names the model, the form that validates it, the fields the API
+returns and accepts, and the filters, sorts and search columns of its list.
+The generic views (crud.py, listing.py), the body checks (bodies.py) and the
+OpenAPI document (openapi.py) all read these declarations, so a resource is
+described once. The JSON types of writable fields come from the form's field
+classes: the form stays the one place input rules live.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+
+from wtforms import BooleanField, SelectField, StringField
+from wtforms.validators import DataRequired, Email, InputRequired, Length, Regexp
+
+from best_app.extensions import db
+from best_app.forms import UserRefField
+
+# Largest id a client may send: the id columns are 32-bit integers in PostgreSQL.
+MAX_ID = 2**31 - 1
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One writable field as JSON sees it, derived from a form field."""
+
+    name: str
+    type: str  # JSON Schema type: string, boolean or integer
+    required: bool
+    nullable: bool
+    enum: tuple | None = None
+    min_length: int | None = None
+    max_length: int | None = None
+    pattern: str | None = None
+    format: str | None = None
+
+    def accepts(self, value) -> bool:
+        if value is None:
+            return self.nullable
+        if self.type == "boolean":
+            return isinstance(value, bool)
+        if self.type == "integer":
+            return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ID
+        # PostgreSQL cannot store NUL characters in text.
+        return isinstance(value, str) and "\x00" not in value
+
+    @property
+    def type_message(self) -> str:
+        wanted = {"boolean": "true or false", "integer": f"an integer from 1 to {MAX_ID}",
+                  "string": "a string"}[self.type]
+        return f"Must be {wanted}{' or null' if self.nullable else ''}."
+
+
+def field_spec(form_field) -> FieldSpec:
+    validators = form_field.validators
+    required = any(isinstance(v, (DataRequired, InputRequired)) for v in validators)
+    spec = {"name": form_field.name, "required": required}
+    if isinstance(form_field, BooleanField):
+        return FieldSpec(type="boolean", nullable=False, required=False, name=form_field.name)
+    nullable = not required
+    if isinstance(form_field, UserRefField):
+        return FieldSpec(type="integer", nullable=nullable, **spec)
+    if isinstance(form_field, SelectField):
+        return FieldSpec(type="string", nullable=False, enum=tuple(value for value, *_ in form_field.iter_choices()),
+                         **{**spec, "required": False})
+    if not isinstance(form_field, StringField):
+        raise TypeError(f"no JSON type for {type(form_field).__name__}")
+    for validator in validators:
+        if isinstance(validator, Length):
+            spec["min_length"] = validator.min if validator.min > 0 else None
+            spec["max_length"] = validator.max if validator.max > 0 else None
+        elif isinstance(validator, Regexp):
+            spec["pattern"] = validator.regex.pattern
+        elif isinstance(validator, Email):
+            spec["format"] = "email"
+    if required and not spec.get("min_length"):
+        spec["min_length"] = 1
+    return FieldSpec(type="string", nullable=nullable, **spec)
+
+
+@dataclass
+class Resource:
+    name: str  # URL segment and cache namespace
+    model: type
+    form: type
+    fields: tuple[str, ...]  # returned, in this order
+    writable: tuple[str, ...]
+    write_only: tuple[str, ...] = ()
+    filters: tuple[str, ...] = ()  # exact-match filters on writable fields
+    sorts: tuple[str, ...] = ("id",)
+    search: tuple[str, ...] = ()
+    delete_params: tuple[str, ...] = ()
+    description: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def singular(self) -> str:
+        return self.name[:-1]
+
+    @cached_property
+    def specs(self) -> dict[str, FieldSpec]:
+        """Writable field name -> FieldSpec, read from the form (needs an app context)."""
+        form = self.form(formdata=None, meta={"csrf": False})
+        return {name: field_spec(form[name]) for name in self.writable}
+
+    def column(self, name: str):
+        return self.model.__table__.c[name]
+
+    def serialize(self, obj) -> dict:
+        data = {}
+        for name in self.fields:
+            value = getattr(obj, name)
+            data[name] = value.isoformat() if isinstance(value, datetime) else value
+        return data
+
+    def writable_values(self, obj) -> dict:
+        """The current values of the writable fields, as a PATCH starts from."""
+        current = self.serialize(obj)
+        return {name: current[name] for name in self.writable if name not in self.write_only}
+
+    def apply(self, obj, form) -> None:
+        """Copy validated form data onto the model."""
+        for name in self.writable:
+            if name in self.write_only:
+                continue
+            value = form[name].data
+            if value is None or value == "":
+                # An omitted or empty optional string: NULL where the column
+                # allows it, else the empty string the admin pages store too.
+                value = None if self.column(name).nullable else ""
+            setattr(obj, name, value)
+
+    def conflicts(self, form, obj) -> dict[str, str]:
+        """Fields whose values another row already holds (409), as field -> message."""
+        return {}
+
+    def delete(self, obj, params: dict) -> None:
+        db.session.delete(obj)

@@ -1,0 +1,94 @@
+"""Cached reads: HIT/MISS/BYPASS, and invalidation by every kind of write."""
+import pytest
+from sqlalchemy import update
+
+from best_app.extensions import db
+from best_app.models import Task, User
+from tests.api.conftest import count_statements
+from tests.conftest import make_task, make_user
+
+
+def read(client, headers, url):
+    response = client.get(url, headers=headers)
+    assert response.status_code == 200
+    return response.headers["X-Cache"], response.get_json()
+
+
+@pytest.mark.parametrize("url", ["/api/v1/tasks/{id}", "/api/v1/tasks?limit=5", "/api/v1/tasks?done=false&q=t"])
+def test_second_read_is_a_hit_served_without_the_database(client, auth_headers, url):
+    task = make_task("t")
+    url = url.format(id=task.id)
+    assert read(client, auth_headers, url)[0] == "MISS"
+    with count_statements() as statements:
+        status, _ = read(client, auth_headers, url)
+    assert status == "HIT" and statements == []
+
+
+def test_an_api_write_invalidates_item_and_lists(client, auth_headers):
+    task = make_task("before")
+    item, listing = f"/api/v1/tasks/{task.id}", "/api/v1/tasks"
+    read(client, auth_headers, item), read(client, auth_headers, listing)
+    client.patch(item, json={"title": "after"}, headers=auth_headers)
+    assert read(client, auth_headers, item) == ("MISS", read(client, auth_headers, item)[1])
+    assert read(client, auth_headers, item)[1]["title"] == "after"
+    assert [t["title"] for t in read(client, auth_headers, listing)[1]["items"]] == ["after"]
+
+
+def test_a_direct_database_write_invalidates(client, auth_headers):
+    """An admin page writes through the ORM session, not through the API."""
+    task = make_task("before")
+    read(client, auth_headers, f"/api/v1/tasks/{task.id}")
+    read(client, auth_headers, "/api/v1/tasks")
+    row = db.session.get(Task, task.id)
+    row.title = "orm write"
+    db.session.commit()
+    assert read(client, auth_headers, f"/api/v1/tasks/{task.id}")[1]["title"] == "orm write"
+    db.session.execute(update(Task).values(title="bulk write"))
+    db.session.commit()
+    assert read(client, auth_headers, "/api/v1/tasks")[1]["items"][0]["title"] == "bulk write"
+
+
+def test_a_cli_write_invalidates(client, runner, auth_headers):
+    read(client, auth_headers, "/api/v1/users?role=employee")
+    result = runner.invoke(args=["users", "create-admin", "--username", "cli_admin", "--email", "c@example.com",
+                                 "--password", "a-long-password"])
+    assert result.exit_code == 0, result.output
+    status, page = read(client, auth_headers, "/api/v1/users?role=employee")
+    assert status == "MISS" and "cli_admin" in [u["username"] for u in page["items"]]
+
+
+def test_deleting_a_user_invalidates_their_tasks_and_scoped_lists(client, auth_headers):
+    user = make_user("quinn")
+    task = make_task("t", assignee=user)
+    read(client, auth_headers, f"/api/v1/tasks/{task.id}")
+    read(client, auth_headers, f"/api/v1/users/{user.id}/tasks")
+    assert client.delete(f"/api/v1/users/{user.id}", headers=auth_headers).status_code == 204
+    assert read(client, auth_headers, f"/api/v1/tasks/{task.id}")[1]["assignee_id"] is None
+    assert client.get(f"/api/v1/users/{user.id}/tasks", headers=auth_headers).status_code == 404
+
+
+def test_a_cache_outage_is_bypassed_not_a_failure(app):
+    from best_app import create_app
+    from config import TestConfig
+
+    config = TestConfig()
+    # A real Redis URL where nothing listens: every cache call fails fast.
+    config.CACHE_TYPE = "RedisCache"
+    config.CACHE_REDIS_URL = "redis://127.0.0.1:1/0"
+    broken = create_app(config)
+    with broken.app_context():
+        if db.engine.dialect.name == "sqlite":
+            db.create_all()  # its own in-memory database
+        admin = make_user("admin2", is_admin=True)
+        from best_app.models import ApiToken
+
+        _token, secret = ApiToken.issue(admin)
+        db.session.commit()
+        client = broken.test_client()
+        headers = {"Authorization": f"Bearer {secret}"}
+        response = client.get(f"/api/v1/users/{admin.id}", headers=headers)
+        assert response.status_code == 200 and response.headers["X-Cache"] == "BYPASS"
+        assert client.get("/api/v1/users", headers=headers).headers["X-Cache"] == "BYPASS"
+        created = client.post("/api/v1/tasks", json={"title": "still works"}, headers=headers)
+        assert created.status_code == 201
+        assert db.session.get(User, admin.id) is not None

@@ -1,0 +1,142 @@
+"""Lists: keyset pagination, sorting, filters, search and strict parameters."""
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.api.conftest import assert_problem, bulk_cars, bulk_tasks, bulk_users, count_statements
+
+ROWS = 1234
+# A non-unique sort field per resource: many rows share each value.
+NON_UNIQUE = {"users": "role", "cars": "model", "tasks": "done"}
+
+
+def seed(resource: str) -> None:
+    if resource == "users":
+        bulk_users(ROWS)
+        return
+    owners = bulk_users(10)
+    if resource == "cars":
+        bulk_cars(owners, ROWS)
+    else:
+        bulk_tasks([*owners, None], ROWS)
+
+
+def walk(client, headers, url: str, use_link: bool = False) -> list[dict]:
+    items, pages = [], 0
+    while url:
+        response = client.get(url, headers=headers)
+        assert response.status_code == 200, response.get_json()
+        body = response.get_json()
+        items.extend(body["items"])
+        pages += 1
+        assert pages <= ROWS, "pagination does not end"
+        if body["next_cursor"] is None:
+            assert "Link" not in response.headers
+            break
+        link = response.headers["Link"]
+        assert link.endswith('; rel="next"')
+        if use_link:
+            url = urlsplit(link[1:link.index(">")])
+            url = f"{url.path}?{url.query}"
+        else:
+            sep = "&" if "?" in url.split("cursor=")[0] else "?"
+            url = url.split("cursor=")[0].rstrip("&?") + f"{sep}cursor={body['next_cursor']}"
+    return items
+
+
+def sort_key(field: str):
+    return lambda item: (item[field], item["id"])
+
+
+@pytest.mark.parametrize("resource", ["users", "cars", "tasks"])
+@pytest.mark.parametrize("sort", ["id", "-id", "nonunique", "-nonunique", "created_at", "-updated_at"])
+def test_walking_every_page_returns_every_row_once_in_order(client, auth_headers, resource, sort):
+    seed(resource)
+    field = NON_UNIQUE[resource] if "nonunique" in sort else sort.lstrip("-")
+    sort_param = ("-" if sort.startswith("-") else "") + field
+    items = walk(client, auth_headers, f"/api/v1/{resource}?limit=100&sort={sort_param}",
+                 use_link=sort == "-nonunique")
+    ids = [item["id"] for item in items]
+    expected = ROWS + 1 if resource == "users" else ROWS  # users: plus the token's admin
+    assert len(ids) == len(set(ids)) == expected
+    assert items == sorted(items, key=sort_key(field), reverse=sort.startswith("-"))
+
+
+def test_default_and_maximum_page_sizes(client, auth_headers):
+    bulk_users(600)
+    assert len(client.get("/api/v1/users", headers=auth_headers).get_json()["items"]) == 50
+    assert len(client.get("/api/v1/users?limit=500", headers=auth_headers).get_json()["items"]) == 500
+    last = client.get("/api/v1/users?limit=1&sort=-id", headers=auth_headers).get_json()
+    assert len(last["items"]) == 1 and last["next_cursor"]
+
+
+def test_lists_never_count(client, auth_headers):
+    bulk_users(120)
+    with count_statements() as statements:
+        client.get("/api/v1/users?limit=10&role=student&q=user", headers=auth_headers)
+    assert statements and not any("count(" in s.lower() for s in statements)
+
+
+@pytest.mark.parametrize("query,check", [
+    ("role=teacher", lambda u: u["role"] == "teacher"),
+    ("is_admin=true", lambda u: u["is_admin"] is True),
+    ("is_admin=0", lambda u: u["is_admin"] is False),
+    ("q=USER0012", lambda u: "user0012" in u["username"]),
+    ("q=name%203&role=student", lambda u: u["name"] == "Name 3" and u["role"] == "student"),
+])
+def test_user_filters_and_search(client, auth_headers, query, check):
+    bulk_users(300)
+    items = walk(client, auth_headers, f"/api/v1/users?limit=37&{query}")
+    assert items and all(check(u) for u in items)
+    everyone = walk(client, auth_headers, "/api/v1/users?limit=500")
+    assert len(items) == sum(1 for u in everyone if check(u))
+
+
+def test_car_and_task_filters(client, auth_headers):
+    owners = bulk_users(3)
+    bulk_cars(owners, 30)
+    bulk_tasks([owners[0], None], 20)
+    cars = client.get(f"/api/v1/cars?owner_id={owners[1]}&model=Model%201", headers=auth_headers).get_json()["items"]
+    assert cars and all(c["owner_id"] == owners[1] and c["model"] == "Model 1" for c in cars)
+    tasks = client.get(f"/api/v1/tasks?done=true&assignee_id={owners[0]}&limit=500",
+                       headers=auth_headers).get_json()["items"]
+    assert len(tasks) == 10 and all(t["done"] and t["assignee_id"] == owners[0] for t in tasks)
+    assert client.get("/api/v1/tasks?q=task%201", headers=auth_headers).get_json()["items"]
+
+
+def test_search_treats_wildcards_literally(client, auth_headers):
+    bulk_users(20)
+    assert client.get("/api/v1/users?q=%25", headers=auth_headers).get_json()["items"] == []
+    assert client.get("/api/v1/users?q=user_", headers=auth_headers).get_json()["items"] == []
+
+
+@pytest.mark.parametrize("query,parameter", [
+    ("limit=0", "limit"), ("limit=501", "limit"), ("limit=ten", "limit"), ("limit=-1", "limit"),
+    ("sort=password_hash", "sort"), ("sort=--id", "sort"), ("sort=email", "sort"),
+    ("role=pilot", "role"), ("is_admin=maybe", "is_admin"), ("colour=red", "colour"),
+    ("cursor=garbage", "cursor"), ("limit=5&limit=6", "limit"), ("q=" + "x" * 201, "q"), ("q=a%00b", "q"),
+])
+def test_bad_parameters_are_400_naming_the_parameter(client, auth_headers, query, parameter):
+    problem = assert_problem(client.get(f"/api/v1/users?{query}", headers=auth_headers), 400, parameter)
+    assert problem["parameter"] == parameter
+
+
+@pytest.mark.parametrize("query,parameter", [("owner_id=x", "owner_id"), ("owner_id=99999999999", "owner_id"),
+                                             ("done=1", None), ("assignee_id=0", "assignee_id")])
+def test_bad_filter_values_on_cars_and_tasks(client, auth_headers, query, parameter):
+    resource = "cars" if "owner" in query else "tasks"
+    response = client.get(f"/api/v1/{resource}?{query}", headers=auth_headers)
+    if parameter is None:
+        assert response.status_code == 200
+    else:
+        assert assert_problem(response, 400)["parameter"] == parameter
+
+
+def test_a_cursor_from_another_sort_or_resource_is_400(client, auth_headers):
+    bulk_users(10)
+    cursor = client.get("/api/v1/users?limit=2&sort=name", headers=auth_headers).get_json()["next_cursor"]
+    assert client.get(f"/api/v1/users?limit=2&sort=name&cursor={cursor}", headers=auth_headers).status_code == 200
+    assert_problem(client.get(f"/api/v1/users?sort=-name&cursor={cursor}", headers=auth_headers), 400, "cursor")
+    assert_problem(client.get(f"/api/v1/cars?sort=model&cursor={cursor}", headers=auth_headers), 400, "cursor")
+    tampered = cursor[:-2] + ("AA" if not cursor.endswith("AA") else "BB")
+    assert_problem(client.get(f"/api/v1/users?sort=name&cursor={tampered}", headers=auth_headers), 400, "cursor")
