@@ -61,20 +61,6 @@ def upstream_servers(addresses: list[str]) -> str:
     return " ".join(f"server {address} max_fails=1 fail_timeout=5s;" for address in addresses)
 
 
-def docker_nginx_values() -> dict[str, str]:
-    """The values docker-compose.yml gives the nginx container (kept here too so
-    the tests can render and check the container's configuration)."""
-    return {
-        "NGINX_USER": "nginx",
-        "NGINX_LISTEN": "80",
-        "NGINX_UPSTREAM_SERVERS": upstream_servers(["web:8000"]),
-        "NGINX_RUN_DIR": "/var/cache/nginx",
-        "NGINX_LOG_DIR": "/var/log/nginx",
-        "NGINX_STATIC_ROOT": "/srv/best_app/static",
-        "NGINX_PAGES_ROOT": "/srv/best_app/nginx",
-    }
-
-
 def _http_ok(url: str, timeout: float = 2.0) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
