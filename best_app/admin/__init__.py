@@ -1,9 +1,35 @@
-"""Server-rendered admin pages under /admin, for logged-in administrators only."""
-from flask import Blueprint, redirect, url_for
+"""Server-rendered admin pages under /admin, for logged-in administrators only.
+
+The login guard is a blueprint-wide hook rather than a decorator on each
+view, so a new page cannot forget it; only the endpoints in PUBLIC are open.
+Admin responses are never stored by browsers or proxies: every page carries
+a CSRF token (at least the logout form's) and private data.
+"""
+from flask import Blueprint, request
+from flask_login import current_user
+
+from best_app.extensions import login_manager
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
+PUBLIC = {"admin.login"}
 
-@bp.get("/")
-def index():
-    return redirect(url_for("api.health"))
+
+@bp.before_request
+def require_admin():
+    if request.endpoint in PUBLIC:
+        return None
+    # The user loader only ever returns admins, so "authenticated" means "admin".
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    return None
+
+
+@bp.after_request
+def never_cache(response):
+    response.headers["Cache-Control"] = "no-store"
+    response.headers.setdefault("Vary", "Cookie")
+    return response
+
+
+from best_app.admin import auth, cars, dashboard, lookup, tasks, tokens, users  # noqa: E402,F401

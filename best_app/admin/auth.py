@@ -1,0 +1,102 @@
+"""Logging in and out of the admin pages.
+
+Only failed attempts are throttled, per account and per client address
+(LOGIN_RATE_LIMIT each), so an attacker cannot guess passwords quickly and
+an admin who types correctly is never slowed down. After login we only
+follow a `next` that is a path on this site: anything else would turn the
+login page into an open redirect.
+"""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_limiter.util import get_remote_address
+from flask_login import current_user, login_user, logout_user
+from sqlalchemy import func, or_, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from best_app.admin import bp
+from best_app.extensions import db, limiter
+from best_app.forms import LoginForm
+from best_app.models import User
+
+THROTTLED = "Too many failed login attempts. Wait a minute, then try again."
+BAD_CREDENTIALS = "Unknown username or email, or wrong password."
+NOT_ADMIN = "This account is not an administrator, so it cannot use the admin pages."
+# Checked when no user matches, so that a wrong username takes as long as a wrong password.
+_DUMMY_HASH = generate_password_hash("not a real password", method="pbkdf2:sha256:1000")
+
+
+def safe_next(target: str | None) -> str | None:
+    """`target` if it is a path on this site, else None."""
+    if not target or len(target) > 2000:
+        return None
+    if "\\" in target or any(ord(c) < 32 or ord(c) == 127 for c in target):
+        return None  # browsers read "/\evil.example" as "//evil.example"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+def _login_limit() -> str:
+    return current_app.config.get("LOGIN_RATE_LIMIT", "5 per minute")
+
+
+def _account_key() -> str:
+    return "account:" + request.form.get("login", "").strip().lower()[:254]
+
+
+def _failed(response) -> bool:
+    return response.status_code != 302  # success is the only redirect
+
+
+def _find_user(login: str) -> User | None:
+    if "\x00" in login:
+        return None
+    return db.session.scalar(select(User).where(
+        or_(User.username == login, func.lower(User.email) == login.lower())).limit(1))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, key_func=get_remote_address, methods=["POST"], deduct_when=_failed,
+               scope="admin-login-address", error_message=THROTTLED)
+@limiter.limit(_login_limit, key_func=_account_key, methods=["POST"], deduct_when=_failed,
+               scope="admin-login-account", error_message=THROTTLED)
+def login():
+    target = safe_next(request.args.get("next"))
+    if current_user.is_authenticated:
+        return redirect(target or url_for("admin.dashboard"))
+    form = LoginForm()
+    error, status = None, 200
+    if form.validate_on_submit():
+        user = _find_user(form.login.data)
+        if user is None:
+            check_password_hash(_DUMMY_HASH, form.password.data)
+        if user is None or not user.check_password(form.password.data):
+            error, status = BAD_CREDENTIALS, 401
+        elif not user.is_admin:
+            error, status = NOT_ADMIN, 403
+        else:
+            login_user(user)
+            flash(f"Welcome, {user.name or user.username}.", "success")
+            return redirect(target or url_for("admin.dashboard"))
+    elif request.method == "POST":
+        status = 400
+    return render_template("admin/login.html", form=form, error=error), status
+
+
+@bp.errorhandler(429)
+def too_many_attempts(error):
+    response = current_app.make_response(
+        (render_template("admin/login.html", form=LoginForm(), error=THROTTLED), 429))
+    response.headers["Retry-After"] = "60"
+    return response
+
+
+@bp.post("/logout")
+def logout():
+    logout_user()
+    flash("You have been logged out.", "info")
+    return redirect(url_for("admin.login"))

@@ -1,0 +1,88 @@
+"""Cars: list (optionally one owner's), create, edit and delete."""
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from best_app.admin import bp
+from best_app.admin.editing import CONFLICT, DELETE_CONFLICT, get_or_404, refresh_version, save
+from best_app.admin.listing import Sort, int_arg, paginate, search_clause, search_text
+from best_app.extensions import db
+from best_app.forms import CarForm, VersionedForm, version_mismatch
+from best_app.models import Car, User
+
+SORTS = {
+    "id": Sort("ID", Car.id),
+    "model": Sort("Model", Car.model),
+    "updated_at": Sort("Changed", Car.updated_at),
+}
+
+
+@bp.get("/cars")
+def cars():
+    q = search_text(request.args)
+    owner_id = int_arg(request.args, "owner")
+    owner = db.session.get(User, owner_id) if owner_id else None
+    statement = select(Car).options(selectinload(Car.owner))
+    if q:
+        statement = statement.where(search_clause((Car.model,), q))
+    if owner_id:
+        statement = statement.where(Car.owner_id == owner_id)
+    page = paginate("cars", statement, Car, SORTS, request.args, {"q": q, "owner": owner_id})
+    return render_template("admin/cars/list.html", page=page, sorts=SORTS, q=q, owner=owner,
+                           owner_id=owner_id)
+
+
+def _apply(form: CarForm):
+    def apply(car: Car) -> None:
+        car.model = form.model.data
+        car.owner_id = form.owner_id.data
+        db.session.add(car)
+    return apply
+
+
+@bp.route("/cars/new", methods=["GET", "POST"])
+def car_create():
+    form = CarForm()
+    if request.method == "GET" and int_arg(request.args, "owner"):
+        form.owner_id.process_data(int_arg(request.args, "owner"))
+    if form.validate_on_submit() and save(Car(), form, _apply(form)):
+        flash(f"Car {form.model.data} was created.", "success")
+        return redirect(url_for("admin.cars", owner=form.owner_id.data))
+    status = 400 if request.method == "POST" else 200
+    return render_template("admin/cars/form.html", form=form, car=None), status
+
+
+@bp.route("/cars/<int:car_id>", methods=["GET", "POST"])
+def car_edit(car_id: int):
+    car = get_or_404(Car, car_id)
+    form = CarForm(obj=car)
+    status, conflict = 200, False
+    if form.validate_on_submit():
+        if save(car, form, _apply(form)):
+            flash(f"Car {car.model} was saved.", "success")
+            return redirect(url_for("admin.cars"))
+        conflict, status = True, 409
+        refresh_version(car, form)
+    elif request.method == "POST":
+        status = 400
+    return render_template("admin/cars/form.html", form=form, car=car, conflict=conflict and CONFLICT), status
+
+
+@bp.route("/cars/<int:car_id>/delete", methods=["GET", "POST"])
+def car_delete(car_id: int):
+    car = get_or_404(Car, car_id)
+    form = VersionedForm(obj=car)
+    message, status = None, 200
+    if request.method == "POST":
+        if version_mismatch(form, car.version):
+            message, status = DELETE_CONFLICT, 409
+            form.version.data = str(car.version)
+        else:
+            model = car.model
+            db.session.delete(car)
+            db.session.commit()
+            flash(f"Car {model} was deleted.", "success")
+            return redirect(url_for("admin.cars"))
+    return render_template("admin/cars/delete.html", car=car, form=form, message=message), status

@@ -1,0 +1,127 @@
+"""Users: list, create, edit and delete (with a preview of what goes with them)."""
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from best_app.admin import bp
+from best_app.admin.editing import CONFLICT, DELETE_CONFLICT, get_or_404, refresh_version, save
+from best_app.admin.listing import Sort, paginate, search_clause, search_text
+from best_app.extensions import db
+from best_app.forms import UserForm, VersionedForm, version_mismatch
+from best_app.models import Car, Task, User
+
+SORTS = {
+    "id": Sort("ID", User.id),
+    "username": Sort("Username", User.username),
+    "name": Sort("Name", User.name),
+    "email": Sort("Email", func.lower(User.email), value=lambda user: user.email.lower()),
+    "updated_at": Sort("Changed", User.updated_at),
+}
+PREVIEW = 50  # rows listed on the delete page; the total is always given
+
+
+@bp.get("/users")
+def users():
+    q = search_text(request.args)
+    statement = select(User)
+    if q:
+        statement = statement.where(search_clause((User.username, User.email, User.name), q))
+    page = paginate("users", statement, User, SORTS, request.args, {"q": q})
+    return render_template("admin/users/list.html", page=page, sorts=SORTS, q=q)
+
+
+def _check_unique(form: UserForm, user_id: int | None) -> bool:
+    taken = User.taken_fields(form.username.data, form.email.data, exclude_id=user_id)
+    for field, message in taken.items():
+        getattr(form, field).errors.append(message)
+    return not taken
+
+
+def _apply(form: UserForm):
+    def apply(user: User) -> None:
+        user.username = form.username.data
+        user.email = form.email.data
+        user.name = form.name.data or ""
+        user.role = form.role.data
+        user.is_admin = form.is_admin.data
+        if form.password.data:
+            user.set_password(form.password.data)
+        db.session.add(user)
+    return apply
+
+
+def _save(user: User, form: UserForm) -> bool | None:
+    """True saved, False conflict, None invalid (errors are on the form)."""
+    if user.id == current_user.id and not form.is_admin.data:
+        form.is_admin.errors.append("You cannot remove your own administrator rights.")
+        return None
+    if not _check_unique(form, user.id):
+        return None
+    try:
+        return save(user, form, _apply(form))
+    except IntegrityError:  # a duplicate committed between our check and our insert
+        db.session.rollback()
+        _check_unique(form, user.id)
+        return None
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+def user_create():
+    form = UserForm()
+    if form.validate_on_submit() and _save(User(), form):
+        flash(f"User {form.username.data} was created.", "success")
+        return redirect(url_for("admin.users"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("admin/users/form.html", form=form, user=None), status
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+def user_edit(user_id: int):
+    user = get_or_404(User, user_id)
+    form = UserForm(obj=user)
+    status, conflict = 200, False
+    if form.validate_on_submit():
+        saved = _save(user, form)
+        if saved:
+            flash(f"User {user.username} was saved.", "success")
+            return redirect(url_for("admin.users"))
+        if saved is False:
+            conflict, status = True, 409
+            refresh_version(user, form)
+        else:
+            status = 400
+    elif request.method == "POST":
+        status = 400
+    return render_template("admin/users/form.html", form=form, user=user, conflict=conflict and CONFLICT), status
+
+
+@bp.route("/users/<int:user_id>/delete", methods=["GET", "POST"])
+def user_delete(user_id: int):
+    user = get_or_404(User, user_id)
+    form = VersionedForm(obj=user)  # CSRF is checked for every POST before any view runs
+    message, status = None, 200
+    if user.id == current_user.id:
+        message, status = "You cannot delete your own account while logged in with it.", 403
+    elif request.method == "POST":
+        if version_mismatch(form, user.version):
+            message, status = DELETE_CONFLICT, 409
+            form.version.data = str(user.version)
+        else:
+            username = user.username
+            # Cars are RESTRICTed: deleting them is the decision this page asked for.
+            db.session.execute(delete(Car).where(Car.owner_id == user.id))
+            db.session.execute(update(Task).where(Task.assignee_id == user.id)
+                               .values(assignee_id=None, version=Task.version + 1))
+            db.session.delete(user)
+            db.session.commit()
+            flash(f"User {username} was deleted.", "success")
+            return redirect(url_for("admin.users"))
+    cars = db.session.scalars(select(Car).where(Car.owner_id == user.id).order_by(Car.id).limit(PREVIEW)).all()
+    tasks = db.session.scalars(select(Task).where(Task.assignee_id == user.id).order_by(Task.id).limit(PREVIEW)).all()
+    car_count = db.session.scalar(select(func.count()).where(Car.owner_id == user.id))
+    task_count = db.session.scalar(select(func.count()).where(Task.assignee_id == user.id))
+    return render_template("admin/users/delete.html", user=user, form=form, cars=cars, tasks=tasks,
+                           car_count=car_count, task_count=task_count, message=message), status
