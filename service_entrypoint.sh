@@ -11,9 +11,12 @@ export FLASK_APP=best_app
 flask wait-for-db --timeout "$DB_WAIT_SECONDS"
 flask db upgrade
 
+# Waitress drops X-Forwarded-* headers unless told otherwise; the app's
+# ProxyFix (PROXY_FIX_HOPS) is what decides how many of them to trust.
 exec waitress-serve \
   --host 0.0.0.0 \
   --port "$PORT" \
   --threads "$WAITRESS_THREADS" \
   --ident best_app \
+  --no-clear-untrusted-proxy-headers \
   --call best_app:create_app

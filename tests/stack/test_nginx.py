@@ -1,0 +1,115 @@
+"""nginx in front of the replicas: load balancing, the micro-cache, static
+files, compression, proxy headers, limits and error pages."""
+import gzip
+import time
+import uuid
+
+from tests.stack.conftest import REPLICAS, ROOT, request
+
+
+def replica_addresses(stack) -> set[str]:
+    return {url.removeprefix("http://") for url in stack.replica_urls}
+
+
+def test_requests_are_spread_over_every_replica(stack):
+    share = 6
+    seen = [request("GET", f"{stack.url}/api/v1/health").headers["X-Upstream"] for _ in range(share * REPLICAS)]
+    assert set(seen) == replica_addresses(stack)
+    # Round robin (per nginx worker): no replica gets more than twice its share.
+    assert max(seen.count(address) for address in set(seen)) <= 2 * share
+
+
+def test_anonymous_public_page_is_micro_cached_for_about_a_second(stack):
+    url = f"{stack.url}/api/docs?probe={uuid.uuid4().hex}"
+    first, second = request("GET", url), request("GET", url)
+    assert first.status == second.status == 200
+    assert first.headers["X-Cache-Status"] == "MISS"
+    assert second.headers["X-Cache-Status"] == "HIT"
+    assert second.headers.get("X-Upstream") is None  # no replica was asked
+    assert second.body == first.body
+    # nginx keeps "1s" in whole seconds from the second it stored the entry
+    # in, so an entry lives between one and two seconds.
+    time.sleep(2.1)
+    third = request("GET", url)
+    assert third.headers["X-Cache-Status"] in {"EXPIRED", "MISS"}
+    assert third.headers["X-Upstream"] in replica_addresses(stack)
+
+
+def test_authorized_requests_bypass_the_cache_and_are_never_stored(stack, auth):
+    url = f"{stack.url}/api/docs?probe={uuid.uuid4().hex}"
+    # The app would let this response be cached; nginx must still not store it.
+    authed = request("GET", url, headers=auth)
+    assert authed.status == 200
+    assert authed.headers["X-Cache-Status"] == "BYPASS"
+    anonymous = request("GET", url)
+    assert anonymous.headers["X-Cache-Status"] == "MISS", "the authorized response was stored"
+    assert request("GET", url).headers["X-Cache-Status"] == "HIT"
+    # ...and a cached anonymous copy is never served to an authorized client.
+    again = request("GET", url, headers=auth)
+    assert again.headers["X-Cache-Status"] == "BYPASS"
+    assert again.headers["X-Upstream"] in replica_addresses(stack)
+
+
+def test_session_cookie_bypasses_the_cache(stack):
+    url = f"{stack.url}/api/docs?probe={uuid.uuid4().hex}"
+    with_cookie = {"Cookie": "session=anything"}
+    assert request("GET", url, headers=with_cookie).headers["X-Cache-Status"] == "BYPASS"
+    assert request("GET", url).headers["X-Cache-Status"] == "MISS"
+    assert request("GET", url, headers=with_cookie).headers["X-Cache-Status"] == "BYPASS"
+
+
+def test_api_reads_with_a_token_are_never_cached_by_nginx(stack, auth):
+    created = request("POST", f"{stack.url}/api/v1/tasks", headers=auth, body={"title": "uncached"})
+    assert created.status == 201, created.body
+    url = f"{stack.url}/api/v1/tasks/{created.json()['id']}"
+    statuses = {request("GET", url, headers=auth).headers["X-Cache-Status"] for _ in range(3)}
+    assert statuses == {"BYPASS"}
+
+
+def test_static_files_are_served_by_nginx_not_the_app(stack):
+    path = "vendor/bootstrap/css/bootstrap.min.css"
+    reply = request("GET", f"{stack.url}/static/{path}")
+    assert reply.status == 200
+    assert reply.body == (ROOT / "static" / path).read_bytes()
+    assert "max-age=604800" in reply.headers["Cache-Control"]
+    assert reply.headers.get("X-Upstream") is None
+    # Every response the app makes carries its security headers; nginx's do not.
+    assert "Content-Security-Policy" in request("GET", f"{stack.replica_urls[0]}/static/{path}").headers
+    assert "Content-Security-Policy" not in reply.headers
+    assert request("GET", f"{stack.url}/static/no-such-file.css").status == 404
+
+
+def test_json_and_static_text_are_gzipped(stack):
+    for path in ("/api/v1/openapi.json", "/static/vendor/bootstrap/css/bootstrap.min.css"):
+        reply = request("GET", stack.url + path, headers={"Accept-Encoding": "gzip"})
+        assert reply.status == 200
+        assert reply.headers["Content-Encoding"] == "gzip", path
+        assert len(gzip.decompress(reply.body)) > len(reply.body)
+
+
+def test_app_sees_the_client_facing_url_and_ignores_spoofed_forwarding_headers(stack, auth):
+    for title in ("link one", "link two"):
+        request("POST", f"{stack.url}/api/v1/tasks", headers=auth, body={"title": title})
+    spoofed = {"X-Forwarded-Host": "evil.example", "X-Forwarded-Proto": "https",
+               "X-Forwarded-Prefix": "/evil", "X-Forwarded-Port": "444"}
+    reply = request("GET", f"{stack.url}/api/v1/tasks?limit=1", headers=auth | spoofed)
+    assert reply.status == 200
+    assert reply.headers["Link"].startswith(f"<{stack.url}/api/v1/tasks?"), reply.headers["Link"]
+    # Directly, without nginx, the replica is its own host.
+    direct = request("GET", f"{stack.replica_urls[1]}/api/v1/tasks?limit=1", headers=auth)
+    assert direct.headers["Link"].startswith(f"<{stack.replica_urls[1]}/api/v1/tasks?")
+
+
+def test_oversized_body_is_refused_by_nginx_as_problem_json(stack, auth):
+    body = b'{"title": "' + b"x" * (64 * 1024) + b'"}'
+    reply = request("POST", f"{stack.url}/api/v1/tasks", headers=auth | {"Content-Type": "application/json"},
+                    body=body)
+    assert reply.status == 413
+    assert reply.headers["Content-Type"] == "application/problem+json"
+    assert reply.json()["status"] == 413
+    assert reply.headers.get("X-Upstream") is None
+
+
+def test_robots_txt_and_nginx_health(stack):
+    assert b"Disallow: /admin/" in request("GET", f"{stack.url}/robots.txt").body
+    assert request("GET", f"{stack.url}/nginx-health").body == b"ok\n"
