@@ -36,8 +36,8 @@ def check_fields(resource: Resource, body: dict) -> None:
         if spec is None:
             read_only = name in resource.fields
             errors[name] = ["Read-only field." if read_only else "Unknown field."]
-        elif not spec.accepts(value):
-            errors[name] = [spec.type_message]
+        elif (message := spec.type_error(value)) is not None:
+            errors[name] = [message]
     if errors:
         raise invalid(errors)
 

@@ -17,7 +17,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import Boolean, DateTime, Integer, String, literal, or_, select, tuple_
 
 from best_app.api.problems import bad_parameter
-from best_app.api.resource import MAX_ID, Resource
+from best_app.api.resource import MAX_ID, Resource, storable
 from best_app.extensions import db
 
 PAGE_PARAMS = ("limit", "cursor", "sort", "q")
@@ -45,7 +45,7 @@ def _serializer(resource: Resource) -> URLSafeSerializer:
 
 
 def _text(name: str, raw: str) -> str:
-    if "\x00" in raw:
+    if not storable(raw):
         raise bad_parameter(name, "must not contain NUL characters")
     return raw
 

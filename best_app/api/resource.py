@@ -23,6 +23,18 @@ from best_app.forms import UserRefField
 MAX_ID = 2**31 - 1
 
 
+def storable(text: str) -> bool:
+    """Whether the database can store `text`: no NUL (PostgreSQL refuses it) and
+    no lone surrogate, which JSON allows ("\\ud800") but UTF-8 cannot encode."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 @dataclass(frozen=True)
 class FieldSpec:
     """One writable field as JSON sees it, derived from a form field."""
@@ -37,18 +49,20 @@ class FieldSpec:
     pattern: str | None = None
     format: str | None = None
 
-    def accepts(self, value) -> bool:
+    def type_error(self, value) -> str | None:
+        """Why `value` is not of this field's JSON type, or None if it is."""
         if value is None:
-            return self.nullable
-        if self.type == "boolean":
-            return isinstance(value, bool)
-        if self.type == "integer":
-            return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ID
-        # PostgreSQL cannot store NUL characters in text.
-        return isinstance(value, str) and "\x00" not in value
-
-    @property
-    def type_message(self) -> str:
+            ok = self.nullable
+        elif self.type == "boolean":
+            ok = isinstance(value, bool)
+        elif self.type == "integer":
+            ok = isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ID
+        else:
+            if isinstance(value, str) and not storable(value):
+                return "Must not contain NUL characters or unpaired surrogates."
+            ok = isinstance(value, str)
+        if ok:
+            return None
         wanted = {"boolean": "true or false", "integer": f"an integer from 1 to {MAX_ID}",
                   "string": "a string"}[self.type]
         return f"Must be {wanted}{' or null' if self.nullable else ''}."

@@ -80,3 +80,9 @@ def test_strings_are_stripped_like_in_the_admin_pages(client, auth_headers):
                            headers=auth_headers)
     assert response.status_code == 201
     assert db.session.get(User, response.get_json()["id"]).username == "pat"
+
+
+def test_text_the_database_cannot_store_is_422_not_500(client, auth_headers):
+    body = '{"title": "lone \\ud800 surrogate"}'
+    response = client.post("/api/v1/tasks", data=body, headers=auth_headers, content_type="application/json")
+    assert "title" in assert_problem(response, 422, "surrogate")["errors"]
