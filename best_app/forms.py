@@ -15,7 +15,20 @@ from best_app.extensions import db
 from best_app.models import DEFAULT_ROLE, ROLES, USERNAME_PATTERN, User
 
 
+# PostgreSQL's integer; a larger id cannot exist, and must not reach a query (it would overflow).
+MAX_ID = 2**31 - 1
+
+
+def no_nul(value):
+    # PostgreSQL cannot store NUL in text and rejects any query containing one.
+    # A ValueError from a filter becomes an error on the field.
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("This field must not contain NUL characters.")
+    return value
+
+
 def strip(value):
+    value = no_nul(value)
     return value.strip() if isinstance(value, str) else value
 
 
@@ -40,8 +53,10 @@ class UserRefField(Field):
         value = self.raw_value
         if isinstance(value, bool):
             raise ValueError("Give a user id or username.")
-        if isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit()):
-            self.user = db.session.get(User, int(value))
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("Give a user id or username.")
+        if isinstance(value, int) or (isinstance(value, str) and value.strip().isascii() and value.strip().isdigit()):
+            self.user = db.session.get(User, int(value)) if 0 < int(value) <= MAX_ID else None
         elif isinstance(value, str):
             self.user = db.session.scalar(db.select(User).where(User.username == value.strip()))
         else:
@@ -96,7 +111,7 @@ class CarForm(VersionedForm):
 
 class TaskForm(VersionedForm):
     title = StringField("Title", filters=[strip], validators=[DataRequired(), Length(min=1, max=200)])
-    description = TextAreaField("Description", validators=[Optional(), Length(max=10_000)])
+    description = TextAreaField("Description", filters=[no_nul], validators=[Optional(), Length(max=10_000)])
     done = BooleanField("Done")
     assignee_id = UserRefField("Assignee", validators=[Optional()])
 

@@ -1,0 +1,78 @@
+"""Task pages: assignee and state filters, marking done, conflicts and delete."""
+import re
+
+from sqlalchemy import select
+
+from best_app.extensions import db
+from best_app.models import Task
+from tests.admin.conftest import post_form
+from tests.conftest import make_task, make_user
+from tests.helpers import csrf_token
+
+
+def titles(response) -> list[str]:
+    return re.findall(r'href="/admin/tasks/\d+">([^<]+)</a>', response.get_data(as_text=True))
+
+
+def test_list_filters_by_assignee_state_and_title(logged_in_client):
+    bob = make_user("bob")
+    make_task("Wash car", bob)
+    make_task("Wash dog", bob, done=True)
+    make_task("Plan trip")
+    assert titles(logged_in_client.get(f"/admin/tasks?assignee={bob.id}&sort=title")) == ["Wash car", "Wash dog"]
+    assert titles(logged_in_client.get("/admin/tasks?state=done")) == ["Wash dog"]
+    assert titles(logged_in_client.get("/admin/tasks?state=open&sort=title")) == ["Plan trip", "Wash car"]
+    assert titles(logged_in_client.get("/admin/tasks?q=WASH&state=open")) == ["Wash car"]
+    assert titles(logged_in_client.get("/admin/tasks?state=bogus&sort=title")) == ["Plan trip", "Wash car", "Wash dog"]
+
+
+def test_create_task_without_assignee_then_mark_it_done(logged_in_client):
+    response = post_form(logged_in_client, "/admin/tasks/new", {"title": "Plan trip", "description": "Two weeks"})
+    assert response.status_code == 302
+    task = db.session.scalar(select(Task))
+    assert (task.title, task.description, task.done, task.assignee_id) == ("Plan trip", "Two weeks", False, None)
+    response = post_form(logged_in_client, f"/admin/tasks/{task.id}", {
+        "title": "Plan trip", "description": "Two weeks", "done": "y", "assignee_id": "", "version": "1"})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert task.done and task.version == 2
+
+
+def test_assign_by_username_and_unassign(logged_in_client):
+    bob = make_user("bob")
+    task = make_task("Plan trip")
+    post_form(logged_in_client, f"/admin/tasks/{task.id}", {"title": "Plan trip", "assignee_id": "bob", "version": "1"})
+    db.session.expire_all()
+    assert task.assignee_id == bob.id
+    post_form(logged_in_client, f"/admin/tasks/{task.id}", {"title": "Plan trip", "assignee_id": "", "version": "2"})
+    db.session.expire_all()
+    assert task.assignee_id is None
+
+
+def test_invalid_task_keeps_values(logged_in_client):
+    response = post_form(logged_in_client, "/admin/tasks/new",
+                         {"title": "x" * 201, "description": "kept <b>text</b>", "assignee_id": "nobody"})
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert 'id="title-errors"' in html and 'id="assignee_id-errors"' in html
+    assert "kept &lt;b&gt;text&lt;/b&gt;" in html
+    assert db.session.scalars(select(Task)).all() == []
+
+
+def test_task_conflict_overwrites_nothing(logged_in_client):
+    task = make_task("Original")
+    page = logged_in_client.get(f"/admin/tasks/{task.id}")
+    task.done = True
+    db.session.commit()
+    response = logged_in_client.post(f"/admin/tasks/{task.id}", data={
+        "title": "Mine", "version": "1", "csrf_token": csrf_token(page)})
+    assert response.status_code == 409
+    db.session.expire_all()
+    assert (task.title, task.done) == ("Original", True)
+
+
+def test_delete_task(logged_in_client):
+    task = make_task("Plan trip")
+    response = post_form(logged_in_client, f"/admin/tasks/{task.id}/delete", {"version": "1"})
+    assert response.status_code == 302
+    assert db.session.scalars(select(Task)).all() == []

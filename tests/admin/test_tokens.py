@@ -1,0 +1,41 @@
+"""API tokens from the admin pages: the secret is shown once; revoking stops it."""
+import re
+
+from sqlalchemy import select
+
+from best_app.extensions import db
+from best_app.models import ApiToken, hash_token
+from tests.admin.conftest import post_form
+from tests.conftest import make_user
+
+
+def test_create_token_shows_the_secret_once(logged_in_client):
+    bob = make_user("bob")
+    response = post_form(logged_in_client, "/admin/tokens", {"user_id": "bob", "name": "nightly export"})
+    assert response.status_code == 200
+    secret = re.search(r'id="new-secret" readonly value="([^"]+)"', response.get_data(as_text=True)).group(1)
+    token = db.session.scalar(select(ApiToken))
+    assert (token.user_id, token.name, token.token_hash) == (bob.id, "nightly export", hash_token(secret))
+    later = logged_in_client.get("/admin/tokens").get_data(as_text=True)
+    assert "nightly export" in later and "bob" in later
+    assert secret not in later
+
+
+def test_token_for_unknown_user_is_refused_on_the_field(logged_in_client):
+    response = post_form(logged_in_client, "/admin/tokens", {"user_id": "ghost", "name": "x"})
+    assert response.status_code == 400
+    assert 'id="user_id-errors"' in response.get_data(as_text=True)
+    assert db.session.scalars(select(ApiToken)).all() == []
+
+
+def test_revoke_token(logged_in_client, admin_user):
+    token, _secret = ApiToken.issue(admin_user, name="old")
+    db.session.commit()
+    assert logged_in_client.post(f"/admin/tokens/{token.id}/revoke").status_code == 400  # no CSRF token
+    db.session.expire_all()
+    assert token.revoked_at is None
+    response = post_form(logged_in_client, f"/admin/tokens/{token.id}/revoke", {}, form_url="/admin/tokens")
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert token.revoked_at is not None
+    assert "Revoked" in logged_in_client.get("/admin/tokens").get_data(as_text=True)
