@@ -57,7 +57,8 @@ def get_row(resource: Resource, id: int):
 
 def check_if_match(row) -> None:
     """A stale If-Match means the client edited an old copy: refuse before writing."""
-    if request.if_match and not request.if_match.contains(str(row.version)) and not request.if_match.star_tag:
+    # Strong comparison (RFC 9110): a weak W/"n" never matches here.
+    if request.if_match and not request.if_match.contains(str(row.version)):
         raise ApiError(412, f"The {row.__tablename__[:-1]} changed since you read it (now version "
                             f"{row.version}); read it again and reapply your change.",
                        current_version=row.version)
@@ -113,7 +114,7 @@ def get_view(resource: Resource, id: int):
     data, status = cached(resource.name, f"item:{id}", lambda: _load(resource, id))
     if data is None:
         raise ApiError(404, f"No {resource.singular} with id {id}.")
-    if request.if_none_match.contains(str(data["version"])):
+    if request.if_none_match.contains_weak(str(data["version"])):
         response = Response(status=304)
         response.set_etag(str(data["version"]))
         return _with_cache_status(response, status)

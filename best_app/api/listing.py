@@ -50,6 +50,13 @@ def _text(name: str, raw: str) -> str:
     return raw
 
 
+def _integer(name: str, raw: str, maximum: int) -> int:
+    # isascii: str.isdigit() also accepts digits such as "²" that int() refuses.
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= maximum:
+        raise bad_parameter(name, f"must be an integer from 1 to {maximum}")
+    return int(raw)
+
+
 def parse_filter(resource: Resource, name: str, raw: str):
     spec = resource.specs[name]
     if spec.type == "boolean":
@@ -57,9 +64,7 @@ def parse_filter(resource: Resource, name: str, raw: str):
             raise bad_parameter(name, "must be true or false")
         return raw.lower() in TRUE
     if spec.type == "integer":
-        if not raw.isdigit() or not 1 <= int(raw) <= MAX_ID:
-            raise bad_parameter(name, f"must be an integer from 1 to {MAX_ID}")
-        return int(raw)
+        return _integer(name, raw, MAX_ID)
     if spec.enum is not None and raw not in spec.enum:
         raise bad_parameter(name, f"must be one of {', '.join(spec.enum)}")
     return _text(name, raw)
@@ -116,10 +121,7 @@ def parse_list_args(resource: Resource, fixed: dict | None = None) -> ListQuery:
             raise bad_parameter(name, "given more than once")
     args = request.args
     if "limit" in args:
-        raw = args["limit"]
-        if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
-            raise bad_parameter("limit", f"must be an integer from 1 to {MAX_LIMIT}")
-        query.limit = int(raw)
+        query.limit = _integer("limit", args["limit"], MAX_LIMIT)
     sort_param = args.get("sort", "id")
     if sort_param.lstrip("-") not in resource.sorts or sort_param.startswith("--"):
         raise bad_parameter("sort", f"must be one of {', '.join(resource.sorts)}, with '-' for descending")

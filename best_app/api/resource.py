@@ -17,10 +17,7 @@ from wtforms import BooleanField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Regexp
 
 from best_app.extensions import db
-from best_app.forms import UserRefField
-
-# Largest id a client may send: the id columns are 32-bit integers in PostgreSQL.
-MAX_ID = 2**31 - 1
+from best_app.forms import MAX_ID, UserRefField  # MAX_ID: the largest id a column can hold
 
 
 def storable(text: str) -> bool:

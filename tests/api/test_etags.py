@@ -15,17 +15,21 @@ def test_if_none_match_gives_304_until_the_row_changes(client, auth_headers):
     assert etag == '"1"'
     again = client.get(url, headers={**auth_headers, "If-None-Match": etag})
     assert again.status_code == 304 and again.data == b"" and again.headers["ETag"] == etag
+    for matching in (f"W/{etag}", f'"0", {etag}', "*"):
+        assert client.get(url, headers={**auth_headers, "If-None-Match": matching}).status_code == 304
+    assert client.get(url, headers={**auth_headers, "If-None-Match": '"0"'}).status_code == 200
     client.patch(url, json={"done": True}, headers=auth_headers)
     changed = client.get(url, headers={**auth_headers, "If-None-Match": etag})
     assert changed.status_code == 200 and changed.headers["ETag"] == '"2"'
 
 
+@pytest.mark.parametrize("if_match", ['"1"', 'W/"2"', '"x"'])
 @pytest.mark.parametrize("method", ["patch", "put", "delete"])
-def test_a_stale_if_match_is_412_and_writes_nothing(client, auth_headers, method):
+def test_a_stale_if_match_is_412_and_writes_nothing(client, auth_headers, method, if_match):
     task = make_task("original")
     url = f"/api/v1/tasks/{task.id}"
     client.patch(url, json={"done": True}, headers=auth_headers)  # now version 2
-    response = getattr(client, method)(url, json={"title": "mine"}, headers={**auth_headers, "If-Match": '"1"'})
+    response = getattr(client, method)(url, json={"title": "mine"}, headers={**auth_headers, "If-Match": if_match})
     assert assert_problem(response, 412)["current_version"] == 2
     db.session.expire_all()
     row = db.session.get(Task, task.id)

@@ -111,7 +111,7 @@ def test_search_treats_wildcards_literally(client, auth_headers):
 
 
 @pytest.mark.parametrize("query,parameter", [
-    ("limit=0", "limit"), ("limit=501", "limit"), ("limit=ten", "limit"), ("limit=-1", "limit"),
+    ("limit=0", "limit"), ("limit=501", "limit"), ("limit=ten", "limit"), ("limit=-1", "limit"), ("limit=%C2%B2", "limit"),
     ("sort=password_hash", "sort"), ("sort=--id", "sort"), ("sort=email", "sort"),
     ("role=pilot", "role"), ("is_admin=maybe", "is_admin"), ("colour=red", "colour"),
     ("cursor=garbage", "cursor"), ("limit=5&limit=6", "limit"), ("q=" + "x" * 201, "q"), ("q=a%00b", "q"),
@@ -121,7 +121,7 @@ def test_bad_parameters_are_400_naming_the_parameter(client, auth_headers, query
     assert problem["parameter"] == parameter
 
 
-@pytest.mark.parametrize("query,parameter", [("owner_id=x", "owner_id"), ("owner_id=99999999999", "owner_id"),
+@pytest.mark.parametrize("query,parameter", [("owner_id=x", "owner_id"), ("owner_id=99999999999", "owner_id"), ("owner_id=%C2%B2", "owner_id"),
                                              ("done=1", None), ("assignee_id=0", "assignee_id")])
 def test_bad_filter_values_on_cars_and_tasks(client, auth_headers, query, parameter):
     resource = "cars" if "owner" in query else "tasks"
