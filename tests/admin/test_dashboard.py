@@ -15,7 +15,7 @@ def test_dashboard_shows_counts_chart_and_recent_rows(logged_in_client):
     assert re.search(r'data-count="cars">1<', html)
     assert re.search(r'data-count="tasks">3<', html)
     assert 'aria-label="2 of 3 tasks done (67%), 1 open"' in html
-    assert 'width="66.7"' in html
+    assert 'stroke-dasharray="66.7 33.3"' in html
     for text in ("bob", "Fiat 500", "Open one", "Done two"):
         assert text in html
 
