@@ -13,6 +13,7 @@ stop. Tests import `Stack` and use it as a context manager.
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import os
 import re
@@ -32,6 +33,9 @@ ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "nginx" / "nginx.conf.template"
 STATE_FILE = ROOT / "instance" / "stack.json"
 PLACEHOLDER = re.compile(r"\$\{([A-Z][A-Z0-9_]*)\}")
+# Text assets nginx serves precompressed (gzip_static); the Dockerfile's nginx
+# stage compresses the same suffixes.
+PRECOMPRESSED = (".css", ".js", ".map", ".svg", ".json", ".txt", ".html")
 
 
 class StackError(RuntimeError):
@@ -59,6 +63,15 @@ def upstream_servers(addresses: list[str]) -> str:
     # max_fails=1: one failed attempt takes a replica out of rotation for
     # fail_timeout, so a stopped replica costs at most one retry per window.
     return " ".join(f"server {address} max_fails=1 fail_timeout=5s;" for address in addresses)
+
+
+def precompressed_copy(source: Path, target: Path) -> None:
+    """Copy static/ with a .gz beside each text asset, as the nginx image has it."""
+    shutil.copytree(source, target)
+    for path in target.rglob("*"):
+        if path.is_file() and path.suffix in PRECOMPRESSED:
+            with path.open("rb") as raw, gzip.open(path.with_name(path.name + ".gz"), "wb", compresslevel=9) as packed:
+                shutil.copyfileobj(raw, packed)
 
 
 def _http_ok(url: str, timeout: float = 2.0) -> bool:
@@ -234,9 +247,11 @@ class Stack:
             "NGINX_UPSTREAM_SERVERS": upstream_servers([f"127.0.0.1:{p}" for p in self.replica_ports]),
             "NGINX_RUN_DIR": str(run_dir),
             "NGINX_LOG_DIR": str(self.dir / "logs"),
-            "NGINX_STATIC_ROOT": str(ROOT / "static"),
+            "NGINX_STATIC_ROOT": str(self.dir / "static"),
             "NGINX_PAGES_ROOT": str(ROOT / "nginx"),
         }
+        # A snapshot: restart the stack to pick up changes to static/.
+        precompressed_copy(ROOT / "static", self.dir / "static")
         self.nginx_conf = self.dir / "nginx.conf"
         self.nginx_conf.write_text(render_nginx(values))
         command = ["nginx", "-c", str(self.nginx_conf), "-e", str(self.dir / "logs/error.log")]

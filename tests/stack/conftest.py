@@ -28,7 +28,7 @@ REPLICAS = 3
 def pytest_collection_modifyitems(config, items):
     if os.environ.get("STACK_TESTS") == "1":
         return
-    skip = pytest.mark.skip(reason="stack tests start servers; run them with STACK_TESTS=1")
+    skip = pytest.mark.skip(reason="stack tests need the loopback stack and docker-compose: run them with STACK_TESTS=1")
     for item in items:
         if Path(str(item.fspath)).is_relative_to(Path(__file__).parent):
             item.add_marker(skip)

@@ -1,0 +1,90 @@
+"""Requests per second through nginx on the loopback stack (scripts/stack.py,
+2 replicas on PostgreSQL + Redis), each as a ratio to nginx serving a small
+static file (/robots.txt) in the same run: the ceiling for anything nginx
+fronts on this machine.
+
+    python -m bench.nginx [--duration 5] [--connections 32] [--replicas 2]
+
+Needs wrk (Debian package "wrk"). Load generator, nginx, the replicas and the
+databases share the machine's cores, so compare ratios, not absolute numbers,
+across machines.
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+
+from stack import Stack  # noqa: E402
+
+UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def wrk(url: str, seconds: int, connections: int, headers: dict | None = None) -> dict:
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    for name, value in (headers or {}).items():
+        command += ["-H", f"{name}: {value}"]
+    output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    socket_errors = re.search(r"Socket errors: (.*)", output)
+    if errors or socket_errors:
+        raise RuntimeError(f"{url}: errors during the run:\n{output}")
+
+    def percentile(p: int) -> float:
+        value, unit = re.search(rf"^\s+{p}%\s+([\d.]+)(us|ms|s)\s*$", output, re.M).groups()
+        return float(value) * UNITS[unit]
+
+    return {"rps": rps, "p50": percentile(50), "p99": percentile(99)}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=int, default=5, help="seconds per measurement")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--replicas", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=8, help="waitress threads per replica")
+    args = parser.parse_args(argv)
+    if not shutil.which("wrk"):
+        print("wrk is not installed (apt-get install wrk)", file=sys.stderr)
+        return 1
+
+    with Stack(replicas=args.replicas, threads=args.threads) as stack:
+        stack.flask("seed", "--users", "1000", "--cars-per-user", "1", "--tasks", "1000")
+        stack.flask("ensure-admin")
+        auth = {"Authorization": "Bearer " + stack.flask("tokens", "create", "--user", "admin").strip()}
+        gzip = {"Accept-Encoding": "gzip"}
+        css = "/static/vendor/bootstrap/css/bootstrap.min.css"
+        runs = [
+            ("baseline: nginx, small static file (/robots.txt, 48 B)", stack.url + "/robots.txt", {}),
+            ("static through nginx: bootstrap.min.css, gzip (~31 KB sent)", stack.url + css, gzip),
+            ("static through nginx: bootstrap.min.css, identity (227 KB)", stack.url + css, {}),
+            ("API through nginx: GET /api/v1/users/1 (token; Redis hit)", stack.url + "/api/v1/users/1", auth),
+            ("API through nginx: GET /api/v1/users?limit=50 (token; Redis hit)",
+             stack.url + "/api/v1/users?limit=50", auth | gzip),
+            ("public page through nginx: GET /api/docs (anonymous; micro-cache)", stack.url + "/api/docs", gzip),
+            ("API direct to one replica: GET /api/v1/users/1 (no nginx)",
+             stack.replica_urls[0] + "/api/v1/users/1", auth),
+        ]
+        for _name, url, headers in runs:  # warm the caches and connections
+            wrk(url, 1, 4, headers)
+        results = [(name, wrk(url, args.duration, args.connections, headers)) for name, url, headers in runs]
+
+    baseline = results[0][1]["rps"]
+    print(f"## nginx in front of {args.replicas} waitress replicas ({args.threads} threads each), "
+          f"wrk -t2 -c{args.connections} -d{args.duration}s")
+    print("| measurement | requests/s | p50 ms | p99 ms | ratio to baseline |")
+    print("|---|---:|---:|---:|---:|")
+    for name, result in results:
+        print(f"| {name} | {result['rps']:,.0f} | {result['p50']:.2f} | {result['p99']:.2f} | "
+              f"{result['rps'] / baseline:.3f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
