@@ -1,6 +1,10 @@
-"""Replicas going away: a SIGTERM while requests flow loses none of them
-(nginx retries idempotent requests on another replica), and with every
-replica down nginx answers with its own friendly pages.
+"""Replicas going away: a SIGTERM while reads flow loses none of them (nginx
+retries idempotent requests on another replica), and with every replica down
+nginx answers with its own friendly pages.
+
+Waitress has no graceful drain: SIGTERM ends it at once. Reads in flight are
+retried elsewhere; a write in flight at that moment gets a 502, because nginx
+cannot know whether it was applied (docs/deployment.md, "Restarts").
 
 Each test restarts whatever it stops, so the shared stack is whole again for
 the tests after it."""
