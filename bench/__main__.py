@@ -2,7 +2,7 @@
 import importlib
 import sys
 
-SUITES = ["bench.seed"]
+SUITES = ["bench.seed", "bench.nginx"]
 
 
 def main() -> int:
