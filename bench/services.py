@@ -5,11 +5,9 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
-import uuid
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from tests.helpers import fresh_postgres_database
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,19 +29,8 @@ def postgres_server():
                        check=False)
 
 
-@contextlib.contextmanager
-def fresh_database(server_url: str, prefix: str = "best_app_bench"):
-    """Create an empty database on the server, yield its URL, drop it afterwards."""
-    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+def fresh_database(server_url: str):
+    return fresh_postgres_database(server_url, prefix="best_app_bench")
 
 
 def flask_env(database_url: str, **extra) -> dict:

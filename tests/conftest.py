@@ -61,6 +61,19 @@ def app(_postgres_schema):
 
 
 @pytest.fixture
+def empty_database_url(tmp_path):
+    """The URL of an empty database: a SQLite file, or a fresh database on the
+    TEST_DATABASE_URL PostgreSQL server."""
+    from tests.helpers import fresh_postgres_database
+
+    if not USING_POSTGRES:
+        yield f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+        return
+    with fresh_postgres_database(os.environ["TEST_DATABASE_URL"]) as url:
+        yield url
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

@@ -1,5 +1,10 @@
 """Small helpers shared by the tests."""
+import contextlib
 import re
+import uuid
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 
 def csrf_token(response) -> str:
@@ -9,3 +14,18 @@ def csrf_token(response) -> str:
         match = re.search(rb'value="([^"]+)"[^>]*name="csrf_token"', response.data)
     assert match, "no csrf_token in the page"
     return match.group(1).decode()
+
+
+@contextlib.contextmanager
+def fresh_postgres_database(server_url: str, prefix: str = "best_app_scratch"):
+    """Create an empty database on a PostgreSQL server, yield its URL, drop it afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

@@ -8,12 +8,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
-import uuid
 from pathlib import Path
 
-import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,24 +20,6 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture
-def database_url(tmp_path):
-    server_url = os.environ.get("TEST_DATABASE_URL", "")
-    if not server_url.startswith("postgres"):
-        yield f"sqlite:///{tmp_path / 'entrypoint.sqlite3'}"
-        return
-    name = f"best_app_entrypoint_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 def entrypoint_env(tmp_path, **extra) -> dict:
     env = {"PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}", "HOME": str(tmp_path),
            "SECRET_KEY": "entrypoint-test", "LOG_LEVEL": "WARNING"}
@@ -49,9 +27,9 @@ def entrypoint_env(tmp_path, **extra) -> dict:
     return env
 
 
-def test_entrypoint_migrates_and_serves(tmp_path, database_url):
+def test_entrypoint_migrates_and_serves(tmp_path, empty_database_url):
     port = free_port()
-    env = entrypoint_env(tmp_path, DATABASE_URL=database_url, PORT=str(port), DB_WAIT_SECONDS="10")
+    env = entrypoint_env(tmp_path, DATABASE_URL=empty_database_url, PORT=str(port), DB_WAIT_SECONDS="10")
     server = subprocess.Popen(["bash", str(ROOT / "service_entrypoint.sh")], cwd=ROOT, env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:

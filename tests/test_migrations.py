@@ -6,12 +6,10 @@ and (when TEST_DATABASE_URL is set) a fresh PostgreSQL database on that server.
 import os
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,29 +22,11 @@ def flask_db(database_url: str, *args: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=120)
 
 
-@pytest.fixture
-def empty_database(tmp_path):
-    server_url = os.environ.get("TEST_DATABASE_URL", "")
-    if not server_url.startswith("postgres"):
-        yield f"sqlite:///{tmp_path / 'migrations.sqlite3'}"
-        return
-    name = f"best_app_migrations_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-def test_upgrade_check_downgrade(empty_database):
-    upgrade = flask_db(empty_database, "upgrade")
+def test_upgrade_check_downgrade(empty_database_url):
+    upgrade = flask_db(empty_database_url, "upgrade")
     assert upgrade.returncode == 0, upgrade.stderr
 
-    engine = create_engine(empty_database)
+    engine = create_engine(empty_database_url)
     try:
         tables = set(inspect(engine).get_table_names())
         assert {"users", "cars", "tasks", "api_tokens", "alembic_version"} <= tables
@@ -57,11 +37,11 @@ def test_upgrade_check_downgrade(empty_database):
                 connection.execute(insert, {"u": "two", "e": "same@example.com"})
             connection.rollback()
 
-        check = flask_db(empty_database, "check")
+        check = flask_db(empty_database_url, "check")
         assert check.returncode == 0, check.stdout + check.stderr
         assert "No new upgrade operations detected" in check.stdout + check.stderr
 
-        downgrade = flask_db(empty_database, "downgrade", "base")
+        downgrade = flask_db(empty_database_url, "downgrade", "base")
         assert downgrade.returncode == 0, downgrade.stderr
         assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
     finally:
