@@ -31,7 +31,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "nginx" / "nginx.conf.template"
-STATE_FILE = ROOT / "instance" / "stack.json"
+# Where `stop` finds the running stack; tests point it elsewhere.
+STATE_FILE = Path(os.environ.get("STACK_STATE_FILE") or ROOT / "instance" / "stack.json")
 PLACEHOLDER = re.compile(r"\$\{([A-Z][A-Z0-9_]*)\}")
 # Text assets nginx serves precompressed (gzip_static); the Dockerfile's nginx
 # stage compresses the same suffixes.
@@ -368,7 +369,7 @@ def up(args) -> int:
 
 def stop(_args) -> int:
     if not STATE_FILE.exists():
-        print("no stack is running (no instance/stack.json)", file=sys.stderr)
+        print(f"no stack is running (no {STATE_FILE})", file=sys.stderr)
         return 1
     state = json.loads(STATE_FILE.read_text())
     pid = state["runner_pid"]
@@ -379,11 +380,10 @@ def stop(_args) -> int:
               file=sys.stderr)
         STATE_FILE.unlink(missing_ok=True)
         return 1
+    # The runner removes the state file once everything is down.
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+        if not STATE_FILE.exists():
             print("stopped")
             return 0
         time.sleep(0.2)
