@@ -11,6 +11,7 @@ import http.client
 import json
 import os
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -77,3 +78,19 @@ def token(stack) -> str:
 @pytest.fixture(scope="session")
 def auth(token) -> dict:
     return {"Authorization": f"Bearer {token}"}
+
+
+def wait_in_rotation(stack, timeout: float = 20) -> None:
+    """Wait until nginx sends requests to every replica again: a replica that
+    failed is skipped for fail_timeout (5 s) after it comes back."""
+    wanted = {url.removeprefix("http://") for url in stack.replica_urls}
+    seen: set[str] = set()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        reply = request("GET", f"{stack.url}/api/v1/health")
+        if reply.status == 200:
+            seen.add(reply.headers["X-Upstream"].split(", ")[-1])
+        if seen >= wanted:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"nginx did not use {sorted(wanted - seen)} again within {timeout} s")
