@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable
 
-from flask import current_app
+from flask import current_app, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -42,8 +42,22 @@ def _generation_key(namespace: str) -> str:
     return f"gen:{namespace}"
 
 
+_GENERATIONS = "best_app.cache_generations"
+
+
 def _generation(namespace: str) -> int:
-    return int(cache.get(_generation_key(namespace)) or 0)
+    # One MGET per request fetches every namespace's generation, so a request
+    # that checks its token and then reads a resource pays one round trip for
+    # both. Kept in the request's environ: never shared between requests.
+    memo = request.environ.get(_GENERATIONS) if has_request_context() else None
+    if memo is None:
+        namespaces = sorted({ns for affected in AFFECTS.values() for ns in affected})
+        memo = dict(zip(namespaces, cache.get_many(*(_generation_key(ns) for ns in namespaces))))
+        if has_request_context():
+            request.environ[_GENERATIONS] = memo
+    if namespace not in memo:
+        return int(cache.get(_generation_key(namespace)) or 0)
+    return int(memo[namespace] or 0)
 
 
 def cached(namespace: str, key: str, load: Callable[[], Any], timeout: int | None = None) -> tuple[Any, str]:
@@ -80,10 +94,12 @@ def invalidate(*namespaces: str) -> None:
             else:
                 # The in-process cache's inc() would give the counter the default
                 # timeout; a generation must never expire back to an old value.
-                cache.set(key, _generation(namespace) + 1, timeout=0)
+                cache.set(key, int(cache.get(key) or 0) + 1, timeout=0)  # fresh, not the request's memo
         except Exception:
             log.error("cache invalidation failed for %s; entries may be stale until they expire",
                       namespace, exc_info=True)
+    if has_request_context():
+        request.environ.pop(_GENERATIONS, None)  # later reads in this request see the new generations
 
 
 def invalidate_tables(*tables: str) -> None:

@@ -92,3 +92,16 @@ def test_a_cache_outage_is_bypassed_not_a_failure(app):
         created = client.post("/api/v1/tasks", json={"title": "still works"}, headers=headers)
         assert created.status_code == 201
         assert db.session.get(User, admin.id) is not None
+
+
+def test_a_write_inside_a_request_is_seen_by_later_reads_in_it(app):
+    """Generations are fetched once per request; an invalidation must refresh them."""
+    from best_app.caching import HIT, MISS, cached, invalidate
+
+    with app.test_request_context("/api/v1/tasks"):
+        assert cached("tasks", "probe", lambda: {"v": 1}) == ({"v": 1}, MISS)
+        assert cached("tasks", "probe", lambda: {"v": 2}) == ({"v": 1}, HIT)
+        invalidate("tasks")
+        assert cached("tasks", "probe", lambda: {"v": 3}) == ({"v": 3}, MISS)
+    with app.test_request_context("/api/v1/tasks"):  # and a new request sees it too
+        assert cached("tasks", "probe", lambda: {"v": 4}) == ({"v": 3}, HIT)
