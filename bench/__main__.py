@@ -2,7 +2,7 @@
 import importlib
 import sys
 
-SUITES = ["bench.seed", "bench.nginx"]
+SUITES = ["bench.seed", "bench.nginx", "bench.admin_pages"]
 
 
 def main() -> int:

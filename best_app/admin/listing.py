@@ -76,10 +76,14 @@ def search_text(args) -> str:
 
 
 def search_clause(columns, q: str):
-    """Case-insensitive substring match over `columns`, as the JSON API does."""
+    """Case-insensitive substring match over `columns`, as the JSON API does.
+
+    ILIKE rather than lower() LIKE: PostgreSQL's trigram indexes serve ILIKE.
+    """
     if len(q) > MAX_SEARCH or "\x00" in q:
         return false()  # nothing stored can contain it; PostgreSQL rejects NUL outright
-    return or_(*(column.icontains(q, autoescape=True) for column in columns))
+    pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return or_(*(column.ilike(pattern, escape="\\") for column in columns))
 
 
 def int_arg(args, name: str) -> int | None:

@@ -39,6 +39,8 @@ def test_search_treats_like_wildcards_literally(logged_in_client):
     make_user("axb", name="Plain")
     assert usernames(logged_in_client.get("/admin/users?q=a_b")) == ["a_b"]
     assert usernames(logged_in_client.get("/admin/users?q=%25")) == []
+    make_user("slash", name="back\\slash")
+    assert usernames(logged_in_client.get("/admin/users", query_string={"q": "k\\s"})) == ["slash"]
 
 
 def test_sorting_by_column_headers(logged_in_client):
