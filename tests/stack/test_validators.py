@@ -47,6 +47,33 @@ def test_hadolint_does_flag_a_bad_dockerfile(tmp_path):
     assert "DL3007" in result.stdout  # the ":latest" tag
 
 
+def test_dockerfile_final_stage_is_slim_non_root_and_checks_health():
+    stages = (ROOT / "Dockerfile").read_text().split("\nFROM ")
+    final = stages[-1]
+    assert final.startswith("python:3.11-slim")
+    user = [line.split()[1] for line in final.splitlines() if line.startswith("USER ")]
+    assert user and user[-1].split(":")[0] not in {"0", "root"}
+    assert "HEALTHCHECK" in final and "/api/v1/health" in final and "PORT" in final
+    assert not any(word in final for word in ("gcc", "build-essential", "apt-get install"))
+    # The dependency layer is built before any code is copied, so it stays cached.
+    build = next(stage for stage in stages if "requirements.txt" in stage)
+    assert "COPY best_app" not in build
+    assert final.index("COPY --from=build") < final.index("COPY best_app/")
+
+
+def test_dockerignore_keeps_secrets_and_history_out_of_the_build_context():
+    rules = [line for line in (ROOT / ".dockerignore").read_text().splitlines() if line and not line.startswith("#")]
+    assert rules[0] == "*"  # an allow-list
+    allowed = {rule[1:].rstrip("/") for rule in rules if rule.startswith("!")}
+    assert not allowed & {".env", ".git", ".venv", "instance", "tests"}
+    # Everything the Dockerfile copies from the context is allowed in.
+    copied = set()
+    for line in (ROOT / "Dockerfile").read_text().splitlines():
+        if line.startswith("COPY ") and "--from=" not in line:
+            copied.update(part.rstrip("/").split("/")[0] for part in line.split()[1:-1] if not part.startswith("--"))
+    assert copied <= allowed, copied - allowed
+
+
 # -- docker-compose ------------------------------------------------------------
 def compose(tmp_path: Path, env_text: str, *args: str) -> subprocess.CompletedProcess:
     """`docker-compose -f docker-compose.yml <args>` on a copy of the file
