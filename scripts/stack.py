@@ -165,6 +165,7 @@ class Stack:
 
     # -- lifecycle ---------------------------------------------------------
     def start(self) -> "Stack":
+        self._check_tools()
         self.dir = Path(tempfile.mkdtemp(prefix="best_app_stack."))
         self.dir.chmod(0o755)  # postgres and nginx workers run as other users
         (self.dir / "logs").mkdir()
@@ -186,6 +187,17 @@ class Stack:
             self.stop()
             raise
         return self
+
+    def _check_tools(self) -> None:
+        venv_bin = Path(sys.executable).parent
+        if not (venv_bin / "flask").exists() or not (venv_bin / "waitress-serve").exists():
+            raise StackError(f"flask or waitress-serve is not installed beside {sys.executable}: "
+                             "run this with the project's virtualenv (.venv/bin/python scripts/stack.py)")
+        missing = [name for name in ("nginx", "redis-server", "runuser" if self.as_postgres else "true")
+                   if not shutil.which(name)]
+        if missing or not (self.pg_bin / "initdb").exists():
+            raise StackError(f"missing {', '.join(missing) or 'initdb'}: install the Debian packages "
+                             "postgresql, redis-server and nginx")
 
     def _start_postgres(self) -> None:
         pg = self.dir / "pg"
@@ -339,10 +351,9 @@ def up(args) -> int:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    stack = Stack(replicas=args.replicas, port=args.port, threads=args.threads)
-    print(f"starting PostgreSQL, Redis, {args.replicas} replicas and nginx ...", file=sys.stderr)
+    print(f"starting PostgreSQL, Redis, {args.replicas} replica(s) and nginx ...", file=sys.stderr)
     try:
-        stack.start()
+        stack = Stack(replicas=args.replicas, port=args.port, threads=args.threads).start()
     except StackError as error:
         print(f"stack: {error}", file=sys.stderr)
         return 1
