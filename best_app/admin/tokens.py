@@ -42,6 +42,6 @@ def token_revoke(token_id: int):
     token = get_or_404(ApiToken, token_id)
     token.revoke()
     db.session.commit()
-    flash(f"Token {token.name or token.id} was revoked; it stops working within "
-          "the token cache period.", "info")
+    # Committing invalidates the cached token checks, so it stops working at once.
+    flash(f"Token {token.name or token.id} was revoked.", "info")
     return redirect(url_for("admin.tokens"))

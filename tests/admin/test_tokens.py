@@ -19,6 +19,9 @@ def test_create_token_shows_the_secret_once(logged_in_client):
     later = logged_in_client.get("/admin/tokens").get_data(as_text=True)
     assert "nightly export" in later and "bob" in later
     assert secret not in later
+    # It is a working API credential.
+    api = logged_in_client.application.test_client()
+    assert api.get("/api/v1/cars", headers={"Authorization": f"Bearer {secret}"}).status_code == 200
 
 
 def test_token_for_unknown_user_is_refused_on_the_field(logged_in_client):
@@ -29,8 +32,11 @@ def test_token_for_unknown_user_is_refused_on_the_field(logged_in_client):
 
 
 def test_revoke_token(logged_in_client, admin_user):
-    token, _secret = ApiToken.issue(admin_user, name="old")
+    token, secret = ApiToken.issue(admin_user, name="old")
     db.session.commit()
+    api = logged_in_client.application.test_client()
+    headers = {"Authorization": f"Bearer {secret}"}
+    assert api.get("/api/v1/users", headers=headers).status_code == 200  # and now its check is cached
     assert logged_in_client.post(f"/admin/tokens/{token.id}/revoke").status_code == 400  # no CSRF token
     db.session.expire_all()
     assert token.revoked_at is None
@@ -39,3 +45,4 @@ def test_revoke_token(logged_in_client, admin_user):
     db.session.expire_all()
     assert token.revoked_at is not None
     assert "Revoked" in logged_in_client.get("/admin/tokens").get_data(as_text=True)
+    assert api.get("/api/v1/users", headers=headers).status_code == 401  # at once, despite the cache

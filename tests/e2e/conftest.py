@@ -7,6 +7,7 @@ TEST_DATABASE_URL points at. Chromium is Debian's, driven by Playwright.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
@@ -18,6 +19,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+from tests.helpers import fresh_postgres_database
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -36,39 +39,23 @@ def _bin(name: str) -> str:
     return str(Path(sys.executable).with_name(name))
 
 
-def _postgres_database(base_url: str):
-    """Create a throwaway database next to TEST_DATABASE_URL's; returns (url, drop)."""
-    import psycopg2
-    from sqlalchemy.engine import make_url
-
-    url = make_url(base_url)
-    name = f"best_app_e2e_{secrets.token_hex(4)}"
-    admin_dsn = url.set(database="postgres").render_as_string(hide_password=False).replace("postgresql+psycopg2", "postgresql")
-
-    def execute(sql):
-        conn = psycopg2.connect(admin_dsn)
-        conn.autocommit = True
-        try:
-            conn.cursor().execute(sql)
-        finally:
-            conn.close()
-
-    execute(f'CREATE DATABASE "{name}"')
-    return url.set(database=name).render_as_string(hide_password=False), lambda: execute(
-        f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("e2e-server")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "REDIS_URL"))}
     env.update(SECRET_KEY=secrets.token_hex(32), FLASK_APP="best_app", LOG_LEVEL="WARNING",
                CACHE_KEY_PREFIX=f"best_app_e2e_{secrets.token_hex(4)}:")
-    drop = None
-    if os.environ.get("TEST_DATABASE_URL", "").startswith("postgres"):
-        env["DATABASE_URL"], drop = _postgres_database(os.environ["TEST_DATABASE_URL"])
-    else:
-        env["DATABASE_URL"] = f"sqlite:///{workdir / 'e2e.sqlite3'}"
+    with contextlib.ExitStack() as stack:
+        if os.environ.get("TEST_DATABASE_URL", "").startswith("postgres"):
+            env["DATABASE_URL"] = stack.enter_context(
+                fresh_postgres_database(os.environ["TEST_DATABASE_URL"], prefix="best_app_e2e"))
+        else:
+            env["DATABASE_URL"] = f"sqlite:///{workdir / 'e2e.sqlite3'}"
+        yield from _serve(env, workdir)
+
+
+def _serve(env: dict, workdir: Path):
+    """Migrate, add an admin and demo rows, run waitress; yield its URL, then stop it."""
     if os.environ.get("TEST_REDIS_URL"):
         env["REDIS_URL"] = os.environ["TEST_REDIS_URL"]
 
@@ -77,13 +64,13 @@ def server(tmp_path_factory):
 
     port = _free_port()
     process = None
+    log = open(workdir / "waitress.log", "wb")
     try:
         flask("db", "upgrade")
         flask("users", "create-admin", "--username", ADMIN[0], "--email", "e2e.admin@example.com",
               "--name", "Erin Admin", "--password", ADMIN[1])
         # Enough rows that the screenshots show a populated product.
         flask("seed", "--users", "40", "--cars-per-user", "1", "--tasks", "60", "--random-seed", "7")
-        log = open(workdir / "waitress.log", "wb")
         process = subprocess.Popen(
             [_bin("waitress-serve"), "--host", "127.0.0.1", "--port", str(port), "--threads", "4",
              "--call", "best_app:create_app"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -108,8 +95,7 @@ def server(tmp_path_factory):
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 process.kill()
-        if drop is not None:
-            drop()
+        log.close()
 
 
 @pytest.fixture(scope="session")
