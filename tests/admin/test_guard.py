@@ -30,12 +30,20 @@ def test_every_admin_route_sends_anonymous_users_to_login(app, client):
 
 
 def test_every_admin_route_refuses_a_non_admin_session(app, client):
-    make_user("bob", password="bobs password")
-    login(client, "bob", "bobs password")
+    # A session for a user who is not (or no longer) an admin, as if they had
+    # logged in before losing the flag.
+    bob = make_user("bob", password="bobs password")
+    with client.session_transaction() as session:
+        session["_user_id"] = str(bob.id)
+        session["_fresh"] = True
+    checked = 0
     for rule in _admin_routes(app):
-        response = client.get(_url(rule)) if "GET" in rule.methods else None
-        if response is not None:
+        if "GET" in rule.methods:
+            response = client.get(_url(rule))
             assert response.status_code == 302, rule.rule
+            assert response.location.startswith("/admin/login"), rule.rule
+            checked += 1
+    assert checked >= 10
 
 
 def test_pages_are_never_cached_and_carry_security_headers(logged_in_client):
