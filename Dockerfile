@@ -12,7 +12,7 @@ COPY nginx/errors/ /srv/best_app/nginx/errors/
 COPY nginx/public/ /srv/best_app/nginx/public/
 COPY static/ /srv/best_app/static/
 # Compressed once here, served by gzip_static; scripts/stack.py does the same
-# for the loopback stack (PRECOMPRESSED there lists the same suffixes).
+# for the loopback stack (PRECOMPRESSED in scripts/stack_nginx.py lists the same suffixes).
 RUN find /srv/best_app/static -type f \( -name '*.css' -o -name '*.js' -o -name '*.map' -o -name '*.svg' \
         -o -name '*.json' -o -name '*.txt' -o -name '*.html' \) \
         -exec sh -c 'for f in "$@"; do gzip -9 -c "$f" > "$f.gz"; done' sh {} +

@@ -13,10 +13,8 @@ stop. Tests import `Stack` and use it as a context manager.
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import os
-import re
 import secrets
 import shutil
 import signal
@@ -29,14 +27,11 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from stack_nginx import TemplateError, precompressed_copy, render_nginx, upstream_servers
+
 ROOT = Path(__file__).resolve().parent.parent
-TEMPLATE = ROOT / "nginx" / "nginx.conf.template"
 # Where `stop` finds the running stack; tests point it elsewhere.
 STATE_FILE = Path(os.environ.get("STACK_STATE_FILE") or ROOT / "instance" / "stack.json")
-PLACEHOLDER = re.compile(r"\$\{([A-Z][A-Z0-9_]*)\}")
-# Text assets nginx serves precompressed (gzip_static); the Dockerfile's nginx
-# stage compresses the same suffixes.
-PRECOMPRESSED = (".css", ".js", ".map", ".svg", ".json", ".txt", ".html")
 
 
 class StackError(RuntimeError):
@@ -47,32 +42,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def render_nginx(values: dict[str, str], template: Path = TEMPLATE) -> str:
-    """Fill the template's ${NAME} placeholders, as envsubst does in the
-    nginx image. Every placeholder must have a value: a typo would otherwise
-    reach nginx as a literal."""
-    text = template.read_text()
-    missing = sorted(set(PLACEHOLDER.findall(text)) - set(values))
-    if missing:
-        raise StackError(f"no value for {', '.join(missing)} in {template.name}")
-    return PLACEHOLDER.sub(lambda m: values[m.group(1)], text)
-
-
-def upstream_servers(addresses: list[str]) -> str:
-    # max_fails=1: one failed attempt takes a replica out of rotation for
-    # fail_timeout, so a stopped replica costs at most one retry per window.
-    return " ".join(f"server {address} max_fails=1 fail_timeout=5s;" for address in addresses)
-
-
-def precompressed_copy(source: Path, target: Path) -> None:
-    """Copy static/ with a .gz beside each text asset, as the nginx image has it."""
-    shutil.copytree(source, target)
-    for path in target.rglob("*"):
-        if path.is_file() and path.suffix in PRECOMPRESSED:
-            with path.open("rb") as raw, gzip.open(path.with_name(path.name + ".gz"), "wb", compresslevel=9) as packed:
-                shutil.copyfileobj(raw, packed)
 
 
 def _http_ok(url: str, timeout: float = 2.0) -> bool:
@@ -354,7 +323,7 @@ def up(args) -> int:
     print(f"starting PostgreSQL, Redis, {args.replicas} replica(s) and nginx ...", file=sys.stderr)
     try:
         stack = Stack(replicas=args.replicas, port=args.port, threads=args.threads).start()
-    except StackError as error:
+    except (StackError, TemplateError) as error:
         print(f"stack: {error}", file=sys.stderr)
         return 1
     try:

@@ -45,6 +45,8 @@ def test_one_command_starts_and_stops_everything(tmp_path, how):
     finally:
         if runner.poll() is None:
             runner.kill()
+            runner.wait()
+        runner.stdout.close()
     assert not Path(state["dir"]).exists()
     assert not (tmp_path / "stack.json").exists()
     for address in [url, *state["replicas"]]:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from stack import StackError, render_nginx, upstream_servers
+from stack_nginx import TemplateError, render_nginx, upstream_servers
 from tests.stack.conftest import ROOT
 
 SECRETS = {"SECRET_KEY": "0123456789abcdef", "POSTGRES_PASSWORD": "s3cret"}
@@ -205,5 +205,5 @@ def test_nginx_t_rejects_a_broken_rendering(tmp_path):
 
 
 def test_rendering_needs_every_placeholder():
-    with pytest.raises(StackError, match="NGINX_LISTEN"):
+    with pytest.raises(TemplateError, match="NGINX_LISTEN"):
         render_nginx({"NGINX_USER": "nobody"})
