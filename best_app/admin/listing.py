@@ -12,7 +12,7 @@ from typing import Callable
 
 from flask import current_app, request, url_for
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import false, or_, tuple_
+from sqlalchemy import Integer, false, literal, or_, tuple_
 
 from best_app.extensions import db
 
@@ -101,11 +101,17 @@ def paginate(name: str, statement, model, sorts: dict[str, Sort], args, base_arg
     column, id_column = sorts[sort].column, model.id
     after, before = _decode(name, sort, args.get("after")), _decode(name, sort, args.get("before"))
     key = tuple_(column, id_column)
+
+    def bound(cursor_value):
+        # Typed, so that the column's own conversion applies (UTC timestamps on SQLite).
+        value, row_id = cursor_value
+        return tuple_(literal(value, column.type), literal(row_id, Integer()))
+
     backwards = before is not None and after is None
     if after is not None:
-        statement = statement.where(key < tuple_(*after) if descending else key > tuple_(*after))
+        statement = statement.where(key < bound(after) if descending else key > bound(after))
     elif before is not None:
-        statement = statement.where(key > tuple_(*before) if descending else key < tuple_(*before))
+        statement = statement.where(key > bound(before) if descending else key < bound(before))
     # Walking backwards means reading in the opposite order, then flipping the page.
     reverse = descending != backwards
     order = (column.desc(), id_column.desc()) if reverse else (column.asc(), id_column.asc())

@@ -97,3 +97,16 @@ def test_car_posts_without_csrf_change_nothing(logged_in_client):
     assert logged_in_client.post(f"/admin/cars/{car.id}/delete", data={"version": "1"}).status_code == 400
     db.session.expire_all()
     assert [c.model for c in db.session.scalars(select(Car))] == ["Fiat 500"]
+
+
+def test_pages_by_change_time_cover_every_car_once(logged_in_client):
+    bob = make_user("bob")
+    db.session.add_all(Car(model=f"Model {n:02d}", owner=bob) for n in range(55))
+    db.session.commit()
+    seen, url = [], "/admin/cars?sort=updated_at&dir=desc"
+    while url:
+        html = logged_in_client.get(url).get_data(as_text=True)
+        seen.extend(re.findall(r'href="/admin/cars/\d+">([^<]+)</a>', html))
+        match = re.search(r'rel="next" href="([^"]+)"', html)
+        url = match.group(1).replace("&amp;", "&") if match else None
+    assert len(seen) == 55 and len(set(seen)) == 55
