@@ -13,6 +13,10 @@ to the database, reporting BYPASS.
 from __future__ import annotations
 
 import logging
+import threading
+import time
+import uuid
+from collections import OrderedDict
 from typing import Any, Callable
 
 from flask import current_app, has_request_context, request
@@ -43,21 +47,74 @@ def _generation_key(namespace: str) -> str:
 
 
 _GENERATIONS = "best_app.cache_generations"
+# A random value stored once in the shared cache: if the cache is flushed or
+# restarts empty, generations start again from 0, and a new epoch keeps each
+# replica's local copies of the old era's entries from ever matching again.
+_EPOCH_KEY = "gen:epoch"
 
 
-def _generation(namespace: str) -> int:
-    # One MGET per request fetches every namespace's generation, so a request
-    # that checks its token and then reads a resource pays one round trip for
-    # both. Kept in the request's environ: never shared between requests.
+def _generations() -> dict:
+    # One MGET per request fetches the epoch and every namespace's generation,
+    # so a request that checks its token and then reads a resource pays one
+    # round trip for both. Kept in the request's environ: never shared.
     memo = request.environ.get(_GENERATIONS) if has_request_context() else None
     if memo is None:
         namespaces = sorted({ns for affected in AFFECTS.values() for ns in affected})
-        memo = dict(zip(namespaces, cache.get_many(*(_generation_key(ns) for ns in namespaces))))
+        values = cache.get_many(_EPOCH_KEY, *(_generation_key(ns) for ns in namespaces))
+        memo = {"epoch": values[0], **dict(zip(namespaces, values[1:]))}
+        if memo["epoch"] is None:
+            cache.add(_EPOCH_KEY, uuid.uuid4().hex, timeout=0)
+            memo["epoch"] = cache.get(_EPOCH_KEY)
         if has_request_context():
             request.environ[_GENERATIONS] = memo
+    return memo
+
+
+def _generation(namespace: str) -> int:
+    memo = _generations()
     if namespace not in memo:
         return int(cache.get(_generation_key(namespace)) or 0)
     return int(memo[namespace] or 0)
+
+
+class _LocalCopies:
+    """This process's copies of recent cache reads: bounded, expiring, thread-safe.
+
+    They are as fresh as the shared cache because their keys carry the
+    namespace's generation and the epoch, read from the shared cache on every
+    request: a write on any replica bumps the generation, and the copies made
+    under the old one are simply never asked for again.
+    """
+
+    def __init__(self, size: int = 4096):
+        self._entries: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+        self._size = size
+
+    def get(self, key: str):
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            if entry[0] < time.monotonic():
+                del self._entries[key]
+                return None
+            self._entries.move_to_end(key)
+            return entry[1]
+
+    def set(self, key: str, value, seconds: float) -> None:
+        with self._lock:
+            self._entries[key] = (time.monotonic() + seconds, value)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+
+
+def _local_copies() -> _LocalCopies:
+    copies = current_app.extensions.get("best_app_local_cache")
+    if copies is None:
+        copies = current_app.extensions.setdefault("best_app_local_cache", _LocalCopies())
+    return copies
 
 
 def cached(namespace: str, key: str, load: Callable[[], Any], timeout: int | None = None) -> tuple[Any, str]:
@@ -65,11 +122,18 @@ def cached(namespace: str, key: str, load: Callable[[], Any], timeout: int | Non
 
     Returns (value, status) with status HIT, MISS or BYPASS. `load` must
     return plain data (dicts, lists, str, numbers), never ORM objects, and
-    never None (None means "not cached").
+    never None (None means "not cached"). A HIT may be an object shared with
+    other requests: read it, never modify it.
     """
+    seconds = timeout or current_app.config.get("CACHE_DEFAULT_TIMEOUT", 300)
     try:
         full_key = f"{namespace}:{_generation(namespace)}:{key}"
-        value = cache.get(full_key)
+        local_key = f"{_generations()['epoch']}:{full_key}"
+        value = _local_copies().get(local_key)
+        if value is None:
+            value = cache.get(full_key)
+            if value is not None:
+                _local_copies().set(local_key, value, seconds)
     except Exception:  # any backend failure: serve from the database
         log.warning("cache read failed for %s; serving from the database", namespace, exc_info=True)
         return load(), BYPASS

@@ -5,7 +5,7 @@ from sqlalchemy import update
 from best_app.extensions import db
 from best_app.models import Task, User
 from tests.api.conftest import count_statements
-from tests.conftest import make_task, make_user
+from tests.conftest import USING_POSTGRES, USING_REDIS, make_task, make_user
 
 
 def read(client, headers, url):
@@ -105,3 +105,42 @@ def test_a_write_inside_a_request_is_seen_by_later_reads_in_it(app):
         assert cached("tasks", "probe", lambda: {"v": 3}) == ({"v": 3}, MISS)
     with app.test_request_context("/api/v1/tasks"):  # and a new request sees it too
         assert cached("tasks", "probe", lambda: {"v": 4}) == ({"v": 3}, HIT)
+
+
+def test_local_copies_never_outlive_a_flushed_cache(client, auth_headers):
+    """Each process keeps copies of cache hits; after a flush (generations back
+    to 0) they must not answer for the new era's keys."""
+    from best_app.caching import SKIP_INVALIDATION
+    from best_app.extensions import cache
+
+    task = make_task("before")
+    url = f"/api/v1/tasks/{task.id}"
+    cache.clear()  # generations back to 0 before the reads, so the copies are made under 0
+    read(client, auth_headers, url)
+    assert read(client, auth_headers, url)[0] == "HIT"
+    cache.clear()  # as a Redis restart without persistence would
+    # A write that leaves the generation where the flush put it (0).
+    db.session.execute(update(Task).values(title="after"), execution_options={SKIP_INVALIDATION: True})
+    db.session.commit()
+    assert read(client, auth_headers, url)[1]["title"] == "after"
+
+
+@pytest.mark.skipif(not (USING_POSTGRES and USING_REDIS), reason="needs a database and cache shared by two apps")
+def test_a_write_on_one_replica_is_seen_at_once_by_another(app, client, auth_headers):
+    from best_app import create_app
+    from config import TestConfig
+
+    task = make_task("before")
+    url = f"/api/v1/tasks/{task.id}"
+    read(client, auth_headers, url)
+    assert read(client, auth_headers, url)[0] == "HIT"  # now in this replica's local copies too
+    other = create_app(TestConfig())
+    with other.app_context():
+        response = other.test_client().patch(url, json={"title": "after"}, headers=auth_headers)
+        assert response.status_code == 200
+        db.session.remove()
+    # This test's requests share one long session (a server's would each have
+    # their own); forget what it loaded so a miss really reads the database.
+    db.session.expire_all()
+    status, body = read(client, auth_headers, url)
+    assert status == "MISS" and body["title"] == "after"
