@@ -2,7 +2,7 @@
 import importlib
 import sys
 
-SUITES = ["bench.seed", "bench.nginx", "bench.admin_pages"]
+SUITES = ["bench.seed", "bench.nginx", "bench.admin_pages", "bench.api"]
 
 
 def main() -> int:

@@ -9,7 +9,7 @@ classes: the form stays the one place input rules live.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 
@@ -66,30 +66,30 @@ class FieldSpec:
 
 
 def field_spec(form_field) -> FieldSpec:
-    validators = form_field.validators
+    """The JSON view of a form field: BooleanField is a boolean, UserRefField
+    an integer id, SelectField a string from its choices, any StringField a
+    string with the lengths, pattern and format its validators impose."""
+    name, validators = form_field.name, form_field.validators
     required = any(isinstance(v, (DataRequired, InputRequired)) for v in validators)
-    spec = {"name": form_field.name, "required": required}
-    if isinstance(form_field, BooleanField):
-        return FieldSpec(type="boolean", nullable=False, required=False, name=form_field.name)
-    nullable = not required
+    if isinstance(form_field, BooleanField):  # absent means false: never required, never null
+        return FieldSpec(name, "boolean", required=False, nullable=False)
     if isinstance(form_field, UserRefField):
-        return FieldSpec(type="integer", nullable=nullable, **spec)
-    if isinstance(form_field, SelectField):
-        return FieldSpec(type="string", nullable=False, enum=tuple(value for value, *_ in form_field.iter_choices()),
-                         **{**spec, "required": False})
+        return FieldSpec(name, "integer", required=required, nullable=not required)
+    if isinstance(form_field, SelectField):  # absent means its default
+        choices = tuple(value for value, *_ in form_field.iter_choices())
+        return FieldSpec(name, "string", required=False, nullable=False, enum=choices)
     if not isinstance(form_field, StringField):
         raise TypeError(f"no JSON type for {type(form_field).__name__}")
+    rules = {"min_length": 1 if required else None}
     for validator in validators:
         if isinstance(validator, Length):
-            spec["min_length"] = validator.min if validator.min > 0 else None
-            spec["max_length"] = validator.max if validator.max > 0 else None
+            rules["min_length"] = max(validator.min, rules["min_length"] or 0) or None
+            rules["max_length"] = validator.max if validator.max > 0 else None
         elif isinstance(validator, Regexp):
-            spec["pattern"] = validator.regex.pattern
+            rules["pattern"] = validator.regex.pattern
         elif isinstance(validator, Email):
-            spec["format"] = "email"
-    if required and not spec.get("min_length"):
-        spec["min_length"] = 1
-    return FieldSpec(type="string", nullable=nullable, **spec)
+            rules["format"] = "email"
+    return FieldSpec(name, "string", required=required, nullable=not required, **rules)
 
 
 @dataclass
@@ -105,7 +105,6 @@ class Resource:
     search: tuple[str, ...] = ()
     delete_params: tuple[str, ...] = ()
     description: str = ""
-    extra: dict = field(default_factory=dict)
 
     @property
     def singular(self) -> str:
