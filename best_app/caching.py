@@ -86,7 +86,7 @@ class _LocalCopies:
     under the old one are simply never asked for again.
     """
 
-    def __init__(self, size: int = 4096):
+    def __init__(self, size: int = 512):  # a list page can be ~100 KB: bound the memory
         self._entries: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
         self._size = size

@@ -144,3 +144,17 @@ def test_a_write_on_one_replica_is_seen_at_once_by_another(app, client, auth_hea
     db.session.expire_all()
     status, body = read(client, auth_headers, url)
     assert status == "MISS" and body["title"] == "after"
+
+
+def test_local_copies_are_bounded_and_expire():
+    from best_app.caching import _LocalCopies
+
+    copies = _LocalCopies(size=3)
+    for key in "abcd":
+        copies.set(key, {"k": key}, 60)
+    assert copies.get("a") is None  # the least recently used went first
+    assert copies.get("b") == {"k": "b"}
+    copies.set("e", {"k": "e"}, 60)  # "b" was just used: "c" goes
+    assert copies.get("c") is None and copies.get("b") == {"k": "b"}
+    copies.set("old", {"k": "old"}, -1)  # already past its time
+    assert copies.get("old") is None
