@@ -14,9 +14,8 @@ from flask import abort
 from sqlalchemy.orm.exc import StaleDataError
 
 from best_app.admin import bp
-from best_app.admin.listing import MAX_ID
 from best_app.extensions import db
-from best_app.forms import VersionedForm, version_mismatch
+from best_app.forms import MAX_ID, VersionedForm, version_mismatch
 
 CONFLICT = ("Someone else changed this record while you were editing it, so nothing was saved. "
             "The values saved now are shown below the form; your entries are kept in the form. "

@@ -15,9 +15,9 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import Integer, false, literal, or_, tuple_
 
 from best_app.extensions import db
+from best_app.forms import MAX_ID  # the largest id a column can hold
 
 PER_PAGE = 25
-MAX_ID = 2**31 - 1  # PostgreSQL's integer: a larger id cannot exist and must not reach the query
 MAX_SEARCH = 254  # no searchable column is longer, so a longer q cannot match anything
 
 

@@ -9,8 +9,8 @@ from flask import jsonify, request
 from sqlalchemy import select
 
 from best_app.admin import bp
-from best_app.admin.listing import MAX_ID
 from best_app.extensions import db
+from best_app.forms import MAX_ID
 from best_app.models import USERNAME_PATTERN, User
 
 LIMIT = 10
@@ -32,7 +32,7 @@ def _upper_bound(prefix: str) -> str | None:
 def lookup_users():
     prefix = request.args.get("q", "").strip()
     results = []
-    if prefix.isdigit() and int(prefix) <= MAX_ID:
+    if prefix.isascii() and prefix.isdigit() and int(prefix) <= MAX_ID:
         user = db.session.get(User, int(prefix))
         if user is not None:
             results.append(user)
