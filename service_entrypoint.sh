@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Container entrypoint: wait for the database (bounded), migrate, then become
-# the waitress server so that signals reach it directly.
+# the waitress server (exec, so that signals reach it directly). On SIGTERM
+# the server stops accepting, finishes the requests in flight and exits.
 set -euo pipefail
 
 export FLASK_APP=best_app
+: "${HOST:=0.0.0.0}"
 : "${PORT:=8000}"
 : "${WAITRESS_THREADS:=8}"
 : "${DB_WAIT_SECONDS:=60}"
@@ -11,12 +13,4 @@ export FLASK_APP=best_app
 flask wait-for-db --timeout "$DB_WAIT_SECONDS"
 flask db upgrade
 
-# Waitress drops X-Forwarded-* headers unless told otherwise; the app's
-# ProxyFix (PROXY_FIX_HOPS) is what decides how many of them to trust.
-exec waitress-serve \
-  --host 0.0.0.0 \
-  --port "$PORT" \
-  --threads "$WAITRESS_THREADS" \
-  --ident best_app \
-  --no-clear-untrusted-proxy-headers \
-  --call best_app:create_app
+exec python -m best_app.serve --host "$HOST" --port "$PORT" --threads "$WAITRESS_THREADS"

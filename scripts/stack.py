@@ -197,7 +197,7 @@ class Stack:
         _wait(lambda: _redis_ok(self.redis_port), "redis-server", 15, self.redis, self.dir / "logs/redis.log")
 
     def start_replica(self, index: int) -> None:
-        env = self.app_env() | {"PORT": str(self.replica_ports[index])}
+        env = self.app_env() | {"HOST": "127.0.0.1", "PORT": str(self.replica_ports[index])}
         self.replicas[index] = self._spawn(["bash", str(ROOT / "service_entrypoint.sh")], f"web{index + 1}",
                                            env=env, cwd=ROOT)
 
