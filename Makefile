@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test install install-dev stack bench clean
+.PHONY: run test test-stack install install-dev stack bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,17 @@ run: install
 test: install-dev
 	scripts/system-packages.sh
 	PATH="$(CURDIR)/$(BIN):$$PATH" scripts/test.sh $(PYTEST_ARGS)
+
+## Start PostgreSQL, Redis, 3 waitress replicas and nginx on loopback; Ctrl-C stops it.
+stack: install
+	scripts/system-packages.sh
+	$(BIN)/python scripts/stack.py --replicas $(or $(REPLICAS),3)
+
+## Only the end-to-end tests through nginx, and the offline checks of the Docker files.
+test-stack: install-dev
+	scripts/system-packages.sh
+	tests/stack/install-compose.sh
+	STACK_TESTS=1 $(BIN)/python -m pytest tests/stack $(PYTEST_ARGS)
 
 ## Benchmarks (see README): prints ratios against baselines measured in the same run.
 bench: install-dev
