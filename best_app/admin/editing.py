@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Callable
 
 from flask import abort
+from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.orm.exc import StaleDataError
 
 from best_app.admin import bp
@@ -44,7 +45,10 @@ def save(row, form: VersionedForm, apply: Callable[[object], None]) -> bool:
 
 def refresh_version(row, form: VersionedForm) -> None:
     """After a conflict, let the next save be a deliberate overwrite of what is there now."""
-    db.session.refresh(row)
+    try:
+        db.session.refresh(row)
+    except InvalidRequestError:  # the conflicting change was a delete
+        abort(404)
     form.version.data = str(row.version)
 
 

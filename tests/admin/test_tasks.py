@@ -1,12 +1,13 @@
 """Task pages: assignee and state filters, marking done, conflicts and delete."""
 import re
 
+import pytest
 from sqlalchemy import select
 
 from best_app.extensions import db
 from best_app.models import Task
 from tests.admin.conftest import post_form
-from tests.conftest import make_task, make_user
+from tests.conftest import USING_POSTGRES, make_task, make_user
 from tests.helpers import csrf_token
 
 
@@ -76,3 +77,25 @@ def test_delete_task(logged_in_client):
     response = post_form(logged_in_client, f"/admin/tasks/{task.id}/delete", {"version": "1"})
     assert response.status_code == 302
     assert db.session.scalars(select(Task)).all() == []
+
+
+@pytest.mark.skipif(not USING_POSTGRES, reason="needs a second connection; in-memory SQLite has one")
+def test_saving_a_task_deleted_meanwhile_says_it_is_gone(logged_in_client):
+    from sqlalchemy import event, text
+
+    task = make_task("Original")
+    page = logged_in_client.get(f"/admin/tasks/{task.id}")
+
+    def concurrent_delete(session, flush_context, instances):
+        # Another client deletes the task and commits, after our version check passed.
+        with db.engine.begin() as other:
+            other.execute(text("DELETE FROM tasks"))
+
+    event.listen(db.session, "before_flush", concurrent_delete)
+    try:
+        response = logged_in_client.post(f"/admin/tasks/{task.id}", data={
+            "title": "Mine", "version": "1", "csrf_token": csrf_token(page)})
+    finally:
+        event.remove(db.session, "before_flush", concurrent_delete)
+    assert response.status_code == 404
+    assert "Page not found" in response.get_data(as_text=True)
