@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from flask import g, request_started
 from sqlalchemy import text
 
 from best_app import create_app
@@ -44,9 +45,18 @@ def _postgres_schema():
         db.engine.dispose()
 
 
+def _forget_request_state(sender, **extra):
+    g.pop("_login_user", None)
+
+
 @pytest.fixture
 def app(_postgres_schema):
     app = create_app(TestConfig())
+    # The app context below stays open for the whole test and each request
+    # reuses it, so `g` (where Flask-Login caches the current user) would
+    # outlive a request. In production every request starts clean; so must
+    # each request here, or a logout or a lost admin flag goes unseen.
+    request_started.connect(_forget_request_state, app)
     with app.app_context():
         if USING_POSTGRES:
             _reset_postgres()

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Callable
 
 from flask import abort
-from sqlalchemy.exc import InvalidRequestError
+from sqlalchemy.exc import IntegrityError, InvalidRequestError
 from sqlalchemy.orm.exc import StaleDataError
 
 from best_app.admin import bp
@@ -37,7 +37,9 @@ def save(row, form: VersionedForm, apply: Callable[[object], None]) -> bool:
     apply(row)
     try:
         db.session.commit()
-    except StaleDataError:
+    except (StaleDataError, IntegrityError):
+        # IntegrityError: a row this one refers to (an owner, an assignee) was
+        # deleted after the form was validated; also a concurrent change.
         db.session.rollback()
         return False
     return True

@@ -1,6 +1,5 @@
 """Shared bits for the admin page tests."""
 import pytest
-from flask import g, request_started
 
 from best_app.extensions import limiter
 from tests.helpers import csrf_token
@@ -11,21 +10,6 @@ def _fresh_login_throttle(app):
     # Failed-login counters live in the limiter's storage (Redis when the
     # suite runs on real servers), which outlives a single test.
     limiter.reset()
-
-
-def _forget_request_state(sender, **extra):
-    g.pop("_login_user", None)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_g_per_request(app):
-    # The app fixture keeps one app context open for the whole test, and a
-    # request reuses it, so `g` (where Flask-Login caches the current user)
-    # would outlive each request. In production every request starts clean;
-    # so must each request here, or a logout or a lost admin flag goes unseen.
-    request_started.connect(_forget_request_state, app)
-    yield
-    request_started.disconnect(_forget_request_state, app)
 
 
 def post_form(client, url: str, data: dict, form_url: str | None = None, **kwargs):
