@@ -20,11 +20,13 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 def create_app(config: object | dict | None = None) -> Flask:
     """Build the app. `config` is a settings object (default: Config from the
     environment) or a dict of overrides applied on top of it, as tests do."""
+    instance_path = (config.get("INSTANCE_PATH") if isinstance(config, dict)
+                     else getattr(config, "INSTANCE_PATH", None)) or os.environ.get("INSTANCE_PATH")
     app = Flask(
         __name__,
         template_folder=str(PROJECT_ROOT / "templates"),
         static_folder=str(PROJECT_ROOT / "static"),
-        instance_path=str(PROJECT_ROOT / "instance"),
+        instance_path=str(instance_path or PROJECT_ROOT / "instance"),
     )
     load_config(app, config)
     app.json.sort_keys = False  # keep documents in the order their fields were declared
@@ -43,6 +45,8 @@ def load_config(app: Flask, config: object | dict | None) -> None:
         app.config.update(config)
     else:
         app.config.from_object(config if config is not None else Config())
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _read_instance_secret(app)
     if not app.config.get("SECRET_KEY") and not (app.debug or app.testing):
         raise ConfigError("SECRET_KEY is not set; set it to a long random string (for example: "
                           "python -c 'import secrets; print(secrets.token_hex(32))')")
@@ -51,6 +55,16 @@ def load_config(app: Flask, config: object | dict | None) -> None:
         os.makedirs(app.instance_path, exist_ok=True)
         path = Path(app.instance_path) / "best_app.sqlite3"
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
+
+
+def _read_instance_secret(app: Flask) -> str | None:
+    # `make run` generates a key once and keeps it here, so that the embedded
+    # default (and `flask` commands run beside it) need no environment.
+    path = Path(app.instance_path) / "secret_key"
+    try:
+        return path.read_text().strip() or None
+    except OSError:
+        return None
 
 
 def configure_logging(app: Flask) -> None:

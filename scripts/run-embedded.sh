@@ -9,7 +9,7 @@ mkdir -p instance
 if [ ! -s instance/secret_key ]; then
   (umask 077 && python -c 'import secrets; print(secrets.token_hex(32))' > instance/secret_key)
 fi
-export SECRET_KEY=${SECRET_KEY:-$(cat instance/secret_key)}
+# The app reads instance/secret_key itself when SECRET_KEY is not set.
 export FLASK_APP=best_app
 : "${PORT:=8000}"
 

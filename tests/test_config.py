@@ -46,14 +46,26 @@ def test_bad_values_name_the_setting(name, value):
     assert name in str(excinfo.value.code)
 
 
-def test_missing_secret_key_refuses_to_start():
+def test_missing_secret_key_refuses_to_start(tmp_path):
+    config = Config({})
+    config.INSTANCE_PATH = str(tmp_path)
     with pytest.raises(ConfigError) as excinfo:
-        create_app(Config({}))
+        create_app(config)
     assert "SECRET_KEY" in str(excinfo.value.code)
 
 
+def test_generated_secret_key_in_the_instance_folder_is_used(tmp_path):
+    (tmp_path / "secret_key").write_text("generated-by-make-run\n")
+    config = Config({})
+    config.INSTANCE_PATH = str(tmp_path)
+    app = create_app(config)
+    assert app.config["SECRET_KEY"] == "generated-by-make-run"
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'best_app.sqlite3'}"
+
+
 def test_missing_secret_key_is_one_clear_line_from_the_cli(tmp_path):
-    env = {"PATH": str(Path(sys.executable).parent), "FLASK_APP": "best_app", "HOME": str(tmp_path)}
+    env = {"PATH": str(Path(sys.executable).parent), "FLASK_APP": "best_app", "HOME": str(tmp_path),
+           "INSTANCE_PATH": str(tmp_path)}
     result = subprocess.run([sys.executable, "-m", "flask", "db", "current"], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 1
