@@ -6,10 +6,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from best_app.admin import bp
-from best_app.admin.editing import CONFLICT, DELETE_CONFLICT, get_or_404, refresh_version, save
+from best_app.admin.editing import delete_page, edit_page, get_or_404, save
 from best_app.admin.listing import Sort, int_arg, paginate, search_clause, search_text
 from best_app.extensions import db
-from best_app.forms import CarForm, VersionedForm, version_mismatch
+from best_app.forms import CarForm
 from best_app.models import Car, User
 
 SORTS = {
@@ -58,31 +58,14 @@ def car_create():
 def car_edit(car_id: int):
     car = get_or_404(Car, car_id)
     form = CarForm(obj=car)
-    status, conflict = 200, False
-    if form.validate_on_submit():
-        if save(car, form, _apply(form)):
-            flash(f"Car {car.model} was saved.", "success")
-            return redirect(url_for("admin.cars"))
-        conflict, status = True, 409
-        refresh_version(car, form)
-    elif request.method == "POST":
-        status = 400
-    return render_template("admin/cars/form.html", form=form, car=car, conflict=conflict and CONFLICT), status
+    return edit_page(car, form, lambda: save(car, form, _apply(form)), template="admin/cars/form.html",
+                     context={"car": car}, saved_message=lambda: f"Car {car.model} was saved.",
+                     done_url=url_for("admin.cars"))
 
 
 @bp.route("/cars/<int:car_id>/delete", methods=["GET", "POST"])
 def car_delete(car_id: int):
     car = get_or_404(Car, car_id)
-    form = VersionedForm(obj=car)
-    message, status = None, 200
-    if request.method == "POST":
-        if version_mismatch(form, car.version):
-            message, status = DELETE_CONFLICT, 409
-            form.version.data = str(car.version)
-        else:
-            model = car.model
-            db.session.delete(car)
-            db.session.commit()
-            flash(f"Car {model} was deleted.", "success")
-            return redirect(url_for("admin.cars"))
-    return render_template("admin/cars/delete.html", car=car, form=form, message=message), status
+    return delete_page(car, lambda: db.session.delete(car), template="admin/cars/delete.html",
+                       context=lambda: {"car": car}, deleted_message=f"Car {car.model} was deleted.",
+                       done_url=url_for("admin.cars"))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Callable
 
-from flask import abort
+from flask import abort, flash, redirect, render_template, request
 from sqlalchemy.exc import IntegrityError, InvalidRequestError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -52,6 +52,50 @@ def refresh_version(row, form: VersionedForm) -> None:
     except InvalidRequestError:  # the conflicting change was a delete
         abort(404)
     form.version.data = str(row.version)
+
+
+def edit_page(row, form: VersionedForm, save_form: Callable[[], bool | None], *, template: str,
+              context: dict, saved_message: Callable[[], str], done_url: str):
+    """The edit page of any resource: the form on GET; on POST a redirect when
+    saved, the form again with its errors (400) or with the conflict (409).
+
+    `save_form` returns True when saved, False on a conflict and None when it
+    put errors on the form.
+    """
+    status, conflict = 200, None
+    if form.validate_on_submit():
+        saved = save_form()
+        if saved:
+            flash(saved_message(), "success")
+            return redirect(done_url)
+        if saved is False:
+            status, conflict = 409, CONFLICT
+            refresh_version(row, form)
+        else:
+            status = 400
+    elif request.method == "POST":
+        status = 400
+    return render_template(template, form=form, conflict=conflict, **context), status
+
+
+def delete_page(row, perform: Callable[[], None], *, template: str, context: Callable[[], dict],
+                deleted_message: str, done_url: str, refusal: str | None = None):
+    """The delete confirmation of any resource; a POST deletes unless the row
+    changed since the page was shown (409) or the deletion is refused (403)."""
+    form = VersionedForm(obj=row)  # CSRF is checked for every POST before any view runs
+    message, status = None, 200
+    if refusal:
+        message, status = refusal, 403
+    elif request.method == "POST":
+        if version_mismatch(form, row.version):
+            message, status = DELETE_CONFLICT, 409
+            form.version.data = str(row.version)
+        else:
+            perform()
+            db.session.commit()
+            flash(deleted_message, "success")
+            return redirect(done_url)
+    return render_template(template, form=form, message=message, **context()), status
 
 
 @bp.app_template_filter("when")

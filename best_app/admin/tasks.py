@@ -6,10 +6,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from best_app.admin import bp
-from best_app.admin.editing import CONFLICT, DELETE_CONFLICT, get_or_404, refresh_version, save
+from best_app.admin.editing import delete_page, edit_page, get_or_404, save
 from best_app.admin.listing import Sort, int_arg, paginate, search_clause, search_text
 from best_app.extensions import db
-from best_app.forms import TaskForm, VersionedForm, version_mismatch
+from best_app.forms import TaskForm
 from best_app.models import Task, User
 
 SORTS = {
@@ -65,31 +65,14 @@ def task_create():
 def task_edit(task_id: int):
     task = get_or_404(Task, task_id)
     form = TaskForm(obj=task)
-    status, conflict = 200, False
-    if form.validate_on_submit():
-        if save(task, form, _apply(form)):
-            flash(f"Task {task.title} was saved.", "success")
-            return redirect(url_for("admin.tasks"))
-        conflict, status = True, 409
-        refresh_version(task, form)
-    elif request.method == "POST":
-        status = 400
-    return render_template("admin/tasks/form.html", form=form, task=task, conflict=conflict and CONFLICT), status
+    return edit_page(task, form, lambda: save(task, form, _apply(form)), template="admin/tasks/form.html",
+                     context={"task": task}, saved_message=lambda: f"Task {task.title} was saved.",
+                     done_url=url_for("admin.tasks"))
 
 
 @bp.route("/tasks/<int:task_id>/delete", methods=["GET", "POST"])
 def task_delete(task_id: int):
     task = get_or_404(Task, task_id)
-    form = VersionedForm(obj=task)
-    message, status = None, 200
-    if request.method == "POST":
-        if version_mismatch(form, task.version):
-            message, status = DELETE_CONFLICT, 409
-            form.version.data = str(task.version)
-        else:
-            title = task.title
-            db.session.delete(task)
-            db.session.commit()
-            flash(f"Task {title} was deleted.", "success")
-            return redirect(url_for("admin.tasks"))
-    return render_template("admin/tasks/delete.html", task=task, form=form, message=message), status
+    return delete_page(task, lambda: db.session.delete(task), template="admin/tasks/delete.html",
+                       context=lambda: {"task": task}, deleted_message=f"Task {task.title} was deleted.",
+                       done_url=url_for("admin.tasks"))

@@ -7,10 +7,10 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from best_app.admin import bp
-from best_app.admin.editing import CONFLICT, DELETE_CONFLICT, get_or_404, refresh_version, save
+from best_app.admin.editing import delete_page, edit_page, get_or_404, save
 from best_app.admin.listing import Sort, paginate, search_clause, search_text
 from best_app.extensions import db
-from best_app.forms import UserForm, VersionedForm, version_mismatch
+from best_app.forms import UserForm
 from best_app.models import Car, Task, User
 
 SORTS = {
@@ -82,46 +82,34 @@ def user_create():
 def user_edit(user_id: int):
     user = get_or_404(User, user_id)
     form = UserForm(obj=user)
-    status, conflict = 200, False
-    if form.validate_on_submit():
-        saved = _save(user, form)
-        if saved:
-            flash(f"User {user.username} was saved.", "success")
-            return redirect(url_for("admin.users"))
-        if saved is False:
-            conflict, status = True, 409
-            refresh_version(user, form)
-        else:
-            status = 400
-    elif request.method == "POST":
-        status = 400
-    return render_template("admin/users/form.html", form=form, user=user, conflict=conflict and CONFLICT), status
+    return edit_page(user, form, lambda: _save(user, form), template="admin/users/form.html",
+                     context={"user": user}, saved_message=lambda: f"User {user.username} was saved.",
+                     done_url=url_for("admin.users"))
+
+
+def _delete_with_cars(user: User) -> None:
+    # Cars are RESTRICTed: deleting them is the decision the confirmation page asked for.
+    db.session.execute(delete(Car).where(Car.owner_id == user.id))
+    db.session.execute(update(Task).where(Task.assignee_id == user.id)
+                       .values(assignee_id=None, version=Task.version + 1))
+    db.session.delete(user)
+
+
+def _delete_preview(user: User) -> dict:
+    cars = db.session.scalars(select(Car).where(Car.owner_id == user.id).order_by(Car.id).limit(PREVIEW)).all()
+    tasks = db.session.scalars(select(Task).where(Task.assignee_id == user.id).order_by(Task.id).limit(PREVIEW)).all()
+    return {
+        "user": user, "cars": cars, "tasks": tasks,
+        "car_count": db.session.scalar(select(func.count()).where(Car.owner_id == user.id)),
+        "task_count": db.session.scalar(select(func.count()).where(Task.assignee_id == user.id)),
+    }
 
 
 @bp.route("/users/<int:user_id>/delete", methods=["GET", "POST"])
 def user_delete(user_id: int):
     user = get_or_404(User, user_id)
-    form = VersionedForm(obj=user)  # CSRF is checked for every POST before any view runs
-    message, status = None, 200
-    if user.id == current_user.id:
-        message, status = "You cannot delete your own account while logged in with it.", 403
-    elif request.method == "POST":
-        if version_mismatch(form, user.version):
-            message, status = DELETE_CONFLICT, 409
-            form.version.data = str(user.version)
-        else:
-            username = user.username
-            # Cars are RESTRICTed: deleting them is the decision this page asked for.
-            db.session.execute(delete(Car).where(Car.owner_id == user.id))
-            db.session.execute(update(Task).where(Task.assignee_id == user.id)
-                               .values(assignee_id=None, version=Task.version + 1))
-            db.session.delete(user)
-            db.session.commit()
-            flash(f"User {username} was deleted.", "success")
-            return redirect(url_for("admin.users"))
-    cars = db.session.scalars(select(Car).where(Car.owner_id == user.id).order_by(Car.id).limit(PREVIEW)).all()
-    tasks = db.session.scalars(select(Task).where(Task.assignee_id == user.id).order_by(Task.id).limit(PREVIEW)).all()
-    car_count = db.session.scalar(select(func.count()).where(Car.owner_id == user.id))
-    task_count = db.session.scalar(select(func.count()).where(Task.assignee_id == user.id))
-    return render_template("admin/users/delete.html", user=user, form=form, cars=cars, tasks=tasks,
-                           car_count=car_count, task_count=task_count, message=message), status
+    refusal = ("You cannot delete your own account while logged in with it."
+               if user.id == current_user.id else None)
+    return delete_page(user, lambda: _delete_with_cars(user), template="admin/users/delete.html",
+                       context=lambda: _delete_preview(user), deleted_message=f"User {user.username} was deleted.",
+                       done_url=url_for("admin.users"), refusal=refusal)
