@@ -24,8 +24,16 @@ from best_app.models import User
 THROTTLED = "Too many failed login attempts. Wait a minute, then try again."
 BAD_CREDENTIALS = "Unknown username or email, or wrong password."
 NOT_ADMIN = "This account is not an administrator, so it cannot use the admin pages."
-# Checked when no user matches, so that a wrong username takes as long as a wrong password.
-_DUMMY_HASH = generate_password_hash("not a real password", method="pbkdf2:sha256:1000")
+_dummy_hashes: dict[str, str] = {}
+
+
+def _dummy_hash() -> str:
+    """A hash to check when no user matches, made with the configured method, so
+    that a wrong username takes as long as a wrong password (no enumeration)."""
+    method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
+    if method not in _dummy_hashes:
+        _dummy_hashes[method] = generate_password_hash("not a real password", method=method)
+    return _dummy_hashes[method]
 
 
 def safe_next(target: str | None) -> str | None:
@@ -45,7 +53,10 @@ def _login_limit() -> str:
 
 
 def _account_key() -> str:
-    return "account:" + request.form.get("login", "").strip().lower()[:254]
+    # One account, one budget, whether it is named by username or by email.
+    login = request.form.get("login", "").strip()[:254]
+    user = _find_user(login) if login else None
+    return f"account:{user.id}" if user is not None else "login:" + login.lower()
 
 
 def _failed(response) -> bool:
@@ -73,7 +84,7 @@ def login():
     if form.validate_on_submit():
         user = _find_user(form.login.data)
         if user is None:
-            check_password_hash(_DUMMY_HASH, form.password.data)
+            check_password_hash(_dummy_hash(), form.password.data)
         if user is None or not user.check_password(form.password.data):
             error, status = BAD_CREDENTIALS, 401
         elif not user.is_admin:

@@ -132,6 +132,13 @@ def test_failed_logins_are_throttled_per_account(client, admin_user):
     assert _attempt(client, "other", "other password", "10.0.1.1").status_code == 302
 
 
+def test_username_and_email_share_one_account_budget(client, admin_user):
+    for n in range(5):
+        login = "admin" if n % 2 else "ADMIN@example.com"
+        assert _attempt(client, login, "wrong", f"10.0.2.{n}").status_code == 401
+    assert _attempt(client, "admin", ADMIN_PASSWORD, "10.0.2.99").status_code == 429
+
+
 def test_failed_logins_are_throttled_per_address(client, admin_user):
     for n in range(5):
         assert _attempt(client, f"guess{n}", "wrong", "10.9.9.9").status_code == 401
