@@ -55,10 +55,14 @@ class UserRefField(Field):
             raise ValueError("Give a user id or username.")
         if isinstance(value, str) and "\x00" in value:
             raise ValueError("Give a user id or username.")
-        if isinstance(value, int) or (isinstance(value, str) and value.strip().isascii() and value.strip().isdigit()):
-            self.user = db.session.get(User, int(value)) if 0 < int(value) <= MAX_ID else None
+        if isinstance(value, int):
+            self.user = db.session.get(User, value) if 0 < value <= MAX_ID else None
         elif isinstance(value, str):
-            self.user = db.session.scalar(db.select(User).where(User.username == value.strip()))
+            text = value.strip()
+            # A username wins over an id: "2024" may be somebody's username.
+            self.user = db.session.scalar(db.select(User).where(User.username == text))
+            if self.user is None and text.isascii() and text.isdigit() and 0 < int(text) <= MAX_ID:
+                self.user = db.session.get(User, int(text))
         else:
             raise ValueError("Give a user id or username.")
         if self.user is None:

@@ -141,3 +141,14 @@ def test_wait_for_db_gives_up_with_a_clear_message(tmp_path):
     assert result.returncode == 1
     assert "database not reachable after 1s" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_token_user_is_found_by_username_before_id(runner):
+    make_user("filler")
+    admin = make_user("admin", is_admin=True)   # id 2
+    numeric = make_user("2")                    # a username that looks like admin's id
+    result = runner.invoke(args=["tokens", "create", "--user", "2"])
+    assert result.exit_code == 0, result.output
+    assert db.session.scalar(select(ApiToken)).user_id == numeric.id != admin.id
+    odd = runner.invoke(args=["tokens", "create", "--user", "²"])
+    assert odd.exit_code == 1 and "Traceback" not in odd.output

@@ -83,7 +83,7 @@ def login():
     error, status = None, 200
     if form.validate_on_submit():
         user = _find_user(form.login.data)
-        if user is None:
+        if user is None or not user.password_hash:
             check_password_hash(_dummy_hash(), form.password.data)
         if user is None or not user.check_password(form.password.data):
             error, status = BAD_CREDENTIALS, 401

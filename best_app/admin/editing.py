@@ -30,18 +30,28 @@ def get_or_404(model, row_id: int):
     return db.get_or_404(model, row_id)
 
 
-def save(row, form: VersionedForm, apply: Callable[[object], None]) -> bool:
-    """Apply the form to `row` and commit; False (with nothing written) on a conflict."""
+RACED = ("Another change was saved at the same moment (for example, the chosen user was deleted, or "
+         "the username or email was taken), so nothing was saved. Check the values and save again.")
+
+
+def save(row, form: VersionedForm, apply: Callable[[object], None]) -> bool | None:
+    """Apply the form to `row` and commit. True when saved; False on a version
+    conflict; None when a constraint failed (the reason is on the form). Nothing
+    is written unless it returns True."""
     if row.id is not None and version_mismatch(form, row.version):
         return False
     apply(row)
     try:
         db.session.commit()
-    except (StaleDataError, IntegrityError):
-        # IntegrityError: a row this one refers to (an owner, an assignee) was
-        # deleted after the form was validated; also a concurrent change.
+    except StaleDataError:
         db.session.rollback()
         return False
+    except IntegrityError:
+        # Validation passed, but a concurrent transaction deleted a row this one
+        # refers to (an owner, an assignee) or took a unique value.
+        db.session.rollback()
+        form.form_errors.append(RACED)
+        return None
     return True
 
 
@@ -79,22 +89,32 @@ def edit_page(row, form: VersionedForm, save_form: Callable[[], bool | None], *,
 
 
 def delete_page(row, perform: Callable[[], None], *, template: str, context: Callable[[], dict],
-                deleted_message: str, done_url: str, refusal: str | None = None):
-    """The delete confirmation of any resource; a POST deletes unless the row
-    changed since the page was shown (409) or the deletion is refused (403)."""
+                deleted_message: str, done_url: str, refusal: str | None = None,
+                preview_outdated: Callable[[], bool] = lambda: False):
+    """The delete confirmation of any resource. A POST deletes, unless the
+    deletion is refused (403), or the row or what the page previewed changed
+    since it was shown (409: the page is shown again, up to date)."""
     form = VersionedForm(obj=row)  # CSRF is checked for every POST before any view runs
     message, status = None, 200
     if refusal:
         message, status = refusal, 403
     elif request.method == "POST":
-        if version_mismatch(form, row.version):
+        if version_mismatch(form, row.version) or preview_outdated():
             message, status = DELETE_CONFLICT, 409
             form.version.data = str(row.version)
         else:
-            perform()
-            db.session.commit()
-            flash(deleted_message, "success")
-            return redirect(done_url)
+            try:
+                perform()
+                db.session.commit()
+            except (StaleDataError, IntegrityError):
+                # Changed between our check and our delete (a concurrent save,
+                # or a new car for a user): nothing was deleted.
+                db.session.rollback()
+                refresh_version(row, form)
+                message, status = DELETE_CONFLICT, 409
+            else:
+                flash(deleted_message, "success")
+                return redirect(done_url)
     return render_template(template, form=form, message=message, **context()), status
 
 

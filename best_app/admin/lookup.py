@@ -19,13 +19,14 @@ LIMIT = 10
 def _upper_bound(prefix: str) -> str | None:
     """The smallest string above every string starting with `prefix`, in code-point order.
 
-    Only letters and digits are safe to bump: linguistic collations skip
-    punctuation, so for a prefix ending in one we keep the LIKE alone.
+    Only a letter or digit that bumps to another letter or digit is safe:
+    linguistic collations sort punctuation apart, so otherwise we keep the
+    LIKE alone.
     """
-    last = prefix[-1]
-    if not last.isalnum():
-        return None
-    return prefix[:-1] + chr(ord(last) + 1)
+    bumped = chr(ord(prefix[-1]) + 1)
+    if not (prefix[-1].isalnum() and bumped.isalnum()):
+        return None  # e.g. "9" -> ":", "z" -> "{": punctuation sorts elsewhere
+    return prefix[:-1] + bumped
 
 
 @bp.get("/lookup/users")

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import delete, func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, func, select
 
 from best_app.admin import bp
 from best_app.admin.editing import delete_page, edit_page, get_or_404, save
@@ -60,12 +59,10 @@ def _save(user: User, form: UserForm) -> bool | None:
         return None
     if not _check_unique(form, user.id):
         return None
-    try:
-        return save(user, form, _apply(form))
-    except IntegrityError:  # a duplicate committed between our check and our insert
-        db.session.rollback()
+    saved = save(user, form, _apply(form))
+    if saved is None:  # a duplicate committed between our check and our write: name the field
         _check_unique(form, user.id)
-        return None
+    return saved
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
@@ -87,11 +84,17 @@ def user_edit(user_id: int):
                      done_url=url_for("admin.users"))
 
 
+def _previewed_cars(user: User) -> str:
+    """What the confirmation page showed of the user's cars: their number and highest id."""
+    count, highest = db.session.execute(
+        select(func.count(Car.id), func.coalesce(func.max(Car.id), 0)).where(Car.owner_id == user.id)).one()
+    return f"{count}:{highest}"
+
+
 def _delete_with_cars(user: User) -> None:
     # Cars are RESTRICTed: deleting them is the decision the confirmation page asked for.
     db.session.execute(delete(Car).where(Car.owner_id == user.id))
-    db.session.execute(update(Task).where(Task.assignee_id == user.id)
-                       .values(assignee_id=None, version=Task.version + 1))
+    Task.unassign_all(user.id)
     db.session.delete(user)
 
 
@@ -99,7 +102,7 @@ def _delete_preview(user: User) -> dict:
     cars = db.session.scalars(select(Car).where(Car.owner_id == user.id).order_by(Car.id).limit(PREVIEW)).all()
     tasks = db.session.scalars(select(Task).where(Task.assignee_id == user.id).order_by(Task.id).limit(PREVIEW)).all()
     return {
-        "user": user, "cars": cars, "tasks": tasks,
+        "user": user, "cars": cars, "tasks": tasks, "cars_previewed": _previewed_cars(user),
         "car_count": db.session.scalar(select(func.count()).where(Car.owner_id == user.id)),
         "task_count": db.session.scalar(select(func.count()).where(Task.assignee_id == user.id)),
     }
@@ -110,6 +113,9 @@ def user_delete(user_id: int):
     user = get_or_404(User, user_id)
     refusal = ("You cannot delete your own account while logged in with it."
                if user.id == current_user.id else None)
+    # A car added (or moved to this user) after the page was shown must not be
+    # deleted unseen: the user's version does not change when that happens.
+    outdated = lambda: request.form.get("cars_previewed") != _previewed_cars(user)  # noqa: E731
     return delete_page(user, lambda: _delete_with_cars(user), template="admin/users/delete.html",
                        context=lambda: _delete_preview(user), deleted_message=f"User {user.username} was deleted.",
-                       done_url=url_for("admin.users"), refusal=refusal)
+                       done_url=url_for("admin.users"), refusal=refusal, preview_outdated=outdated)

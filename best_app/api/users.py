@@ -17,7 +17,7 @@ from best_app.api.resource import MAX_ID, Resource
 from best_app.api.tasks import TASKS
 from best_app.extensions import db
 from best_app.forms import UserForm
-from best_app.models import Car, User
+from best_app.models import Car, Task, User
 
 
 class UserResource(Resource):
@@ -39,7 +39,7 @@ class UserResource(Resource):
                                 "or repeat with ?cascade=true to delete them too.", dependents={"cars": cars})
         if cars:
             db.session.execute(delete(Car).where(Car.owner_id == obj.id))
-        # Their tasks are unassigned by the database (ON DELETE SET NULL).
+        Task.unassign_all(obj.id)  # with new versions, so the tasks' ETags change
         db.session.delete(obj)
 
 

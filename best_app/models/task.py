@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, Text, false
+from sqlalchemy import Boolean, ForeignKey, Index, String, Text, false, update
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from best_app.extensions import db
@@ -34,6 +34,18 @@ class Task(TimestampMixin, VersionedMixin, db.Model):
     )
 
     assignee: Mapped[User | None] = relationship(back_populates="tasks")
+
+    @classmethod
+    def unassign_all(cls, user_id: int) -> None:
+        """Unassign a user's tasks ahead of deleting the user.
+
+        ON DELETE SET NULL would do it too, but without bumping each task's
+        version, so clients holding a task's ETag would not see the change.
+        """
+        db.session.execute(
+            update(cls).where(cls.assignee_id == user_id).values(assignee_id=None, version=cls.version + 1),
+            execution_options={"synchronize_session": False},
+        )
 
     def __repr__(self) -> str:
         return f"<Task {self.id} {self.title!r}>"

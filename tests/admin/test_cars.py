@@ -110,3 +110,39 @@ def test_pages_by_change_time_cover_every_car_once(logged_in_client):
         match = re.search(r'rel="next" href="([^"]+)"', html)
         url = match.group(1).replace("&amp;", "&") if match else None
     assert len(seen) == 55 and len(set(seen)) == 55
+
+
+def test_an_owner_whose_username_is_digits_is_found_by_username(logged_in_client):
+    make_user("filler")  # takes an id, so that "id 2" and "username 2..." differ
+    owner = make_user("2024")
+    response = post_form(logged_in_client, "/admin/cars/new", {"model": "Kia Ceed", "owner_id": "2024"})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    assert db.session.scalar(select(Car)).owner_id == owner.id
+
+
+def test_a_save_that_loses_a_race_on_the_owner_writes_nothing_and_says_why(logged_in_client):
+    from sqlalchemy import delete, event
+
+    from best_app.models import User
+
+    owner = make_user("owner")
+    owner_id = owner.id
+
+    fired = []
+
+    def owner_deleted_meanwhile(session, flush_context, instances):
+        if not fired and any(isinstance(obj, Car) for obj in session.new):
+            fired.append(True)
+            session.execute(delete(User).where(User.id == owner_id))
+
+    page = logged_in_client.get("/admin/cars/new")
+    event.listen(db.session, "before_flush", owner_deleted_meanwhile)
+    try:
+        response = logged_in_client.post("/admin/cars/new", data={
+            "model": "Orphan", "owner_id": "owner", "csrf_token": csrf_token(page)})
+    finally:
+        event.remove(db.session, "before_flush", owner_deleted_meanwhile)
+    assert fired
+    assert response.status_code == 400
+    assert "Another change was saved at the same moment" in response.get_data(as_text=True)
+    assert db.session.scalars(select(Car)).all() == []

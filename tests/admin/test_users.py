@@ -202,7 +202,9 @@ def test_delete_preview_lists_what_goes_and_what_is_unassigned(logged_in_client)
     assert "2 cars will be deleted" in html and "Fiat 500" in html and "Volvo XC40" in html
     assert "1 task will be unassigned" in html and "Wash car" in html
     bob_id = bob.id
-    response = post_form(logged_in_client, f"/admin/users/{bob_id}/delete", {"version": "1"})
+    previewed = re.search(r'name="cars_previewed" value="([^"]*)"', html).group(1)
+    response = post_form(logged_in_client, f"/admin/users/{bob_id}/delete",
+                         {"version": "1", "cars_previewed": previewed})
     assert response.status_code == 302 and response.location == "/admin/users"
     db.session.expire_all()
     assert db.session.get(User, bob_id) is None
@@ -223,6 +225,23 @@ def test_delete_after_a_change_asks_again(logged_in_client):
     assert response.status_code == 409
     assert "changed after you opened this page" in response.get_data(as_text=True)
     assert db.session.get(User, bob.id) is not None
+
+
+def test_a_car_added_after_the_preview_is_not_deleted_unseen(logged_in_client):
+    bob = make_user("bob")
+    make_car(bob, "Fiat 500")
+    page = logged_in_client.get(f"/admin/users/{bob.id}/delete")
+    previewed = re.search(r'name="cars_previewed" value="([^"]*)"', page.get_data(as_text=True)).group(1)
+    make_car(bob, "Added meanwhile")
+    from tests.helpers import csrf_token
+    response = logged_in_client.post(f"/admin/users/{bob.id}/delete", data={
+        "version": "1", "cars_previewed": previewed, "csrf_token": csrf_token(page)})
+    assert response.status_code == 409
+    html = response.get_data(as_text=True)
+    assert "2 cars will be deleted" in html and "Added meanwhile" in html
+    db.session.expire_all()
+    assert db.session.get(User, bob.id) is not None
+    assert len(db.session.scalars(select(Car)).all()) == 2
 
 
 def test_an_admin_cannot_delete_themselves(logged_in_client, admin_user):

@@ -70,6 +70,20 @@ def test_deleting_an_owner_is_409_with_dependents_unless_cascade(client, auth_he
     assert client.get(f"/api/v1/tasks/{task.id}", headers=auth_headers).get_json()["assignee_id"] is None
 
 
+def test_tasks_unassigned_by_a_delete_get_a_new_etag(client, auth_headers):
+    user = make_user("kate")
+    task = make_task("Wash", assignee=user)
+    etag = client.get(f"/api/v1/tasks/{task.id}", headers=auth_headers).headers["ETag"]
+    assert client.delete(f"/api/v1/users/{user.id}", headers=auth_headers).status_code == 204
+    again = client.get(f"/api/v1/tasks/{task.id}", headers={**auth_headers, "If-None-Match": etag})
+    assert again.status_code == 200
+    assert again.get_json()["assignee_id"] is None
+    assert again.headers["ETag"] != etag
+    stale = client.patch(f"/api/v1/tasks/{task.id}", json={"done": True},
+                         headers={**auth_headers, "If-Match": etag})
+    assert stale.status_code == 412
+
+
 def test_deleting_a_user_without_cars_needs_no_cascade(client, auth_headers):
     user = make_user("judy")
     assert client.delete(f"/api/v1/users/{user.id}", headers=auth_headers).status_code == 204
