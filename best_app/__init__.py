@@ -84,9 +84,10 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True,
                      compare_type=True)
     cache.init_app(app)
-    csrf.init_app(app)
-    limiter.init_app(app)
-    auth.init_app(app)
+    with auth.browser_only(app):  # the admin pages' extensions, which the API does not use
+        csrf.init_app(app)
+        limiter.init_app(app)
+        auth.init_app(app)
 
     hops = app.config.get("PROXY_FIX_HOPS", 0)
     if hops:

@@ -79,3 +79,14 @@ def test_the_session_cookie_is_never_accepted(client, admin_user):
 @pytest.mark.parametrize("url", ["/api/v1/health", "/api/v1/openapi.json", "/api/docs"])
 def test_public_endpoints_need_no_token(client, url):
     assert client.get(url).status_code == 200
+
+
+def test_api_responses_ignore_and_never_set_the_session_cookie(logged_in_client, auth_headers, admin_user):
+    """The API opens no session: nothing in its responses depends on the cookie."""
+    for url in [f"/api/v1/users/{admin_user.id}", "/api/v1/users", "/api/v1/nowhere", "/api/docs"]:
+        response = logged_in_client.get(url, headers=auth_headers)
+        assert "Cookie" not in response.headers.get("Vary", ""), url
+        assert "Set-Cookie" not in response.headers, url
+    # The admin pages still read the same cookie.
+    assert logged_in_client.get("/admin/").status_code == 200
+
