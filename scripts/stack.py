@@ -231,6 +231,7 @@ class Stack:
             "NGINX_LOG_DIR": str(self.dir / "logs"),
             "NGINX_STATIC_ROOT": str(self.dir / "static"),
             "NGINX_PAGES_ROOT": str(ROOT / "nginx"),
+            "NGINX_UPSTREAM_HEADER": "$upstream_addr",  # which replica answered, for tests and debugging
         }
         # A snapshot: restart the stack to pick up changes to static/.
         precompressed_copy(ROOT / "static", self.dir / "static")

@@ -166,6 +166,7 @@ def test_loopback_rendering_passes_nginx_t(tmp_path):
         "NGINX_LOG_DIR": str(tmp_path),
         "NGINX_STATIC_ROOT": str(ROOT / "static"),
         "NGINX_PAGES_ROOT": str(ROOT / "nginx"),
+        "NGINX_UPSTREAM_HEADER": "$upstream_addr",
     }))
     result = nginx_test(conf)
     assert result.returncode == 0, result.stderr
@@ -177,6 +178,8 @@ def test_container_rendering_passes_nginx_t(tmp_path):
     conf = tmp_path / "nginx.conf"
     conf.write_text(render_nginx(values))  # every placeholder has a value in compose
     assert "server web:8000" in conf.read_text()
+    # nginx sends no header with an empty value: replica addresses stay internal.
+    assert 'add_header X-Upstream "" always;' in conf.read_text()
     # What the nginx container has and this machine lacks: the name "web"
     # (Docker's DNS), the "nginx" account, and its cache and log folders.
     (tmp_path / "hosts").write_text("127.0.0.1 localhost\n127.0.0.1 web\n")
