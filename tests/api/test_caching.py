@@ -158,3 +158,23 @@ def test_local_copies_are_bounded_and_expire():
     assert copies.get("c") is None and copies.get("b") == {"k": "b"}
     copies.set("old", {"k": "old"}, -1)  # already past its time
     assert copies.get("old") is None
+
+
+@pytest.mark.parametrize("url", ["/api/v1/users/{id}", "/api/v1/users?limit=5"])
+def test_a_cache_hit_takes_no_database_connection(client, auth_headers, admin_user, url):
+    from sqlalchemy import event
+
+    url = url.format(id=admin_user.id)
+    assert read(client, auth_headers, url)[0] == "MISS"
+    db.session.remove()  # give back the connection the miss used
+    checkouts = []
+
+    def record(*args):
+        checkouts.append(args)
+
+    event.listen(db.engine, "checkout", record)
+    try:
+        status, _ = read(client, auth_headers, url)
+    finally:
+        event.remove(db.engine, "checkout", record)
+    assert status == "HIT" and checkouts == []
