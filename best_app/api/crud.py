@@ -8,8 +8,9 @@ after every commit, whichever path wrote.
 """
 from __future__ import annotations
 
-from flask import Response, jsonify, request, url_for
+from flask import Response, current_app, jsonify, request, url_for
 from sqlalchemy.exc import IntegrityError
+from werkzeug.http import quote_etag
 from sqlalchemy.orm.exc import StaleDataError
 
 from best_app.api import bp
@@ -23,12 +24,21 @@ from best_app.extensions import db
 RESOURCES: dict[str, Resource] = {}
 
 
-def _with_cache_status(response: Response, status: str) -> Response:
-    response.headers["X-Cache"] = status
-    # Clients may keep a copy but must revalidate it (If-None-Match) before use.
-    response.headers["Cache-Control"] = "private, no-cache"
-    response.vary.add("Authorization")
-    return response
+def _cached_json(body: bytes | None, cache_status: str, etag: str | None = None, status: int = 200) -> Response:
+    """A cached read's response; its headers are given whole, as setting them
+    one by one rescans the list each time (a cached read is that cheap)."""
+    headers = [("X-Cache", cache_status),
+               # Clients may keep a copy but must revalidate it (If-None-Match) before use.
+               ("Cache-Control", "private, no-cache"), ("Vary", "Authorization")]
+    if etag is not None:
+        headers.append(("ETag", quote_etag(etag)))
+    return current_app.response_class(body, status, headers, mimetype=None if body is None else "application/json")
+
+
+def _encoded(data) -> bytes:
+    """`data` as jsonify would send it. Cached reads keep this form, so a hit
+    is not encoded again: for a list page that was most of its time."""
+    return current_app.json.response(data).get_data()
 
 
 def list_response(resource: Resource, query: ListQuery, scope: str = "", exists=None) -> Response:
@@ -38,12 +48,14 @@ def list_response(resource: Resource, query: ListQuery, scope: str = "", exists=
             return None
         return fetch_page(resource, query)
 
-    page, status = cached(resource.name, f"list:{scope}:{query.cache_key()}", load)
+    page, status = cached(resource.name, f"list:{scope}:{query.cache_key()}", load,
+                          prepare=lambda page: (_encoded(page), page["next_cursor"]))
     if page is None:
         raise ApiError(404, f"No such {scope.partition(':')[0] or resource.singular}.")
-    response = _with_cache_status(jsonify(page), status)
-    if page["next_cursor"]:
-        response.headers["Link"] = next_link(page["next_cursor"])
+    body, next_cursor = page
+    response = _cached_json(body, status)
+    if next_cursor:
+        response.headers["Link"] = next_link(next_cursor)
     return response
 
 
@@ -64,12 +76,10 @@ def check_if_match(row) -> None:
                        current_version=row.version)
 
 
-def item_response(resource: Resource, data: dict, status: int = 200, cache_status: str | None = None):
+def item_response(resource: Resource, data: dict, status: int = 200):
     response = jsonify(data)
     response.status_code = status
     response.set_etag(str(data["version"]))
-    if cache_status:
-        _with_cache_status(response, cache_status)
     return response
 
 
@@ -111,14 +121,14 @@ def list_view(resource: Resource):
 
 
 def get_view(resource: Resource, id: int):
-    data, status = cached(resource.name, f"item:{id}", lambda: _load(resource, id))
-    if data is None:
+    item, status = cached(resource.name, f"item:{id}", lambda: _load(resource, id),
+                          prepare=lambda data: (_encoded(data), str(data["version"])))
+    if item is None:
         raise ApiError(404, f"No {resource.singular} with id {id}.")
-    if request.if_none_match.contains_weak(str(data["version"])):
-        response = Response(status=304)
-        response.set_etag(str(data["version"]))
-        return _with_cache_status(response, status)
-    return item_response(resource, data, cache_status=status)
+    body, version = item
+    if request.if_none_match.contains_weak(version):
+        return _cached_json(None, status, etag=version, status=304)
+    return _cached_json(body, status, etag=version)
 
 
 def _load(resource: Resource, id: int) -> dict | None:
