@@ -66,6 +66,7 @@ class Config:
     PASSWORD_HASH_METHOD = "scrypt"
     CACHE_DEFAULT_TIMEOUT = 300
     TOKEN_CACHE_SECONDS = 60
+    PROCESS_CACHE_SECONDS = 10  # entry lifetime when the cache is in-process (no REDIS_URL)
     LOGIN_RATE_LIMIT = "5 per minute"
 
     def __init__(self, environ=None):

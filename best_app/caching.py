@@ -9,6 +9,13 @@ right after it commits, whichever path (API, admin pages, CLI) made it.
 
 A cache outage never fails a request: it is logged and the caller falls back
 to the database, reporting BYPASS.
+
+On the embedded default the cache is this process's own (SimpleCache). Its
+generations then live in a plain counter outside it (the cache may evict any
+entry when full), entries are kept for PROCESS_CACHE_SECONDS at most (a
+`flask` command writing from another process cannot bump this process's
+generations), and token checks are not cached at all, so that `flask tokens
+revoke` takes effect at once.
 """
 from __future__ import annotations
 
@@ -54,13 +61,42 @@ _GENERATIONS = "best_app.cache_generations"
 _EPOCH_KEY = "gen:epoch"
 
 
+def _shared() -> bool:
+    """Whether the cache is shared by every process (Redis), not this process's own."""
+    return current_app.config.get("CACHE_TYPE") == "RedisCache"
+
+
+class _ProcessGenerations:
+    """Generations for the in-process cache, which may evict any entry when
+    full: a counter evicted back to 0 would make old entries current again.
+    These counters live outside it and are never evicted."""
+
+    def __init__(self):
+        self._values: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def get(self, namespace: str) -> int:
+        return self._values.get(namespace, 0)
+
+    def bump(self, namespace: str) -> None:
+        with self._lock:
+            self._values[namespace] = self._values.get(namespace, 0) + 1
+
+
+def _process_generations() -> _ProcessGenerations:
+    return current_app.extensions.setdefault("best_app_generations", _ProcessGenerations())
+
+
 def _generations() -> dict:
     # One MGET per request fetches the epoch and every namespace's generation,
     # so a request that checks its token and then reads a resource pays one
     # round trip for both. Kept in the request's environ: never shared.
     memo = request.environ.get(_GENERATIONS) if has_request_context() else None
+    if memo is None and not _shared():
+        local = _process_generations()
+        memo = {"epoch": "process", **{ns: local.get(ns) for ns in _all_namespaces()}}
     if memo is None:
-        namespaces = sorted({ns for affected in AFFECTS.values() for ns in affected})
+        namespaces = _all_namespaces()
         values = _get_many(_EPOCH_KEY, *(_generation_key(ns) for ns in namespaces))
         memo = {"epoch": values[0], **dict(zip(namespaces, values[1:]))}
         if memo["epoch"] is None:
@@ -69,6 +105,10 @@ def _generations() -> dict:
         if has_request_context():
             request.environ[_GENERATIONS] = memo
     return memo
+
+
+def _all_namespaces() -> list[str]:
+    return sorted({ns for affected in AFFECTS.values() for ns in affected})
 
 
 def _get_many(*keys: str) -> list:
@@ -131,11 +171,26 @@ class _LocalCopies:
                 self._entries.popitem(last=False)
 
 
-def _local_copies() -> _LocalCopies:
+class _NoCopies:
+    """The in-process cache is this process's already: copies of it add nothing."""
+
+    def get(self, key: str):
+        return None
+
+    def set(self, key: str, value, seconds: float) -> None:
+        pass
+
+
+def _local_copies() -> _LocalCopies | _NoCopies:
+    if not _shared():
+        return _NO_COPIES
     copies = current_app.extensions.get("best_app_local_cache")
     if copies is None:
         copies = current_app.extensions.setdefault("best_app_local_cache", _LocalCopies())
     return copies
+
+
+_NO_COPIES = _NoCopies()
 
 
 def cached(namespace: str, key: str, load: Callable[[], Any], timeout: int | None = None,
@@ -151,6 +206,10 @@ def cached(namespace: str, key: str, load: Callable[[], Any], timeout: int | Non
     shared with other requests: read it, never modify it.
     """
     seconds = timeout or current_app.config.get("CACHE_DEFAULT_TIMEOUT", 300)
+    if not _shared():
+        # Writes by other processes (a `flask` command beside the server)
+        # cannot bump this process's generations: keep entries briefly.
+        seconds = timeout = min(seconds, current_app.config.get("PROCESS_CACHE_SECONDS", 10))
     prepare = prepare or _as_is
     try:
         full_key = f"{namespace}:{_generation(namespace)}:{key}"
@@ -188,12 +247,10 @@ def invalidate(*namespaces: str) -> None:
     for namespace in namespaces:
         key = _generation_key(namespace)
         try:
-            if current_app.config.get("CACHE_TYPE") == "RedisCache":
+            if _shared():
                 cache.cache.inc(key)  # atomic INCR, shared by every replica, no expiry
             else:
-                # The in-process cache's inc() would give the counter the default
-                # timeout; a generation must never expire back to an old value.
-                cache.set(key, int(cache.get(key) or 0) + 1, timeout=0)  # fresh, not the request's memo
+                _process_generations().bump(namespace)
         except Exception:
             log.error("cache invalidation failed for %s; entries may be stale until they expire",
                       namespace, exc_info=True)
@@ -208,6 +265,10 @@ def invalidate_tables(*tables: str) -> None:
 
 def cached_token(token_hash: str, load: Callable[[], Any]) -> Any:
     """Token hash -> plain token facts, kept briefly so a warm token costs no query."""
+    if not _shared():
+        # `flask tokens revoke` runs in another process and could not reach
+        # this process's cache: check the database every time.
+        return load()
     seconds = current_app.config.get("TOKEN_CACHE_SECONDS", 60)
     value, _status = cached("tokens", token_hash, load, timeout=seconds)
     return value
@@ -217,7 +278,7 @@ def count_visit(counter: str = "dashboard") -> int | None:
     """Increment and return a visit counter, or None when the cache is down."""
     key = f"visits:{counter}"
     try:
-        value = cache.cache.inc(key) if current_app.config.get("CACHE_TYPE") == "RedisCache" else None
+        value = cache.cache.inc(key) if _shared() else None
         if value is None:
             value = int(cache.get(key) or 0) + 1
             cache.set(key, value, timeout=0)

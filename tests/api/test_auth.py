@@ -4,7 +4,7 @@ import pytest
 from best_app.extensions import db
 from best_app.models import ApiToken
 from tests.api.conftest import assert_problem, count_statements
-from tests.conftest import make_user
+from tests.conftest import USING_POSTGRES, USING_REDIS, make_user
 
 ENDPOINTS = [("get", "/api/v1/users"), ("get", "/api/v1/cars/1"), ("post", "/api/v1/tasks"),
              ("patch", "/api/v1/users/1"), ("put", "/api/v1/cars/1"), ("delete", "/api/v1/tasks/1"),
@@ -38,6 +38,8 @@ def test_revoking_takes_effect_at_once_even_when_the_token_is_cached(client, run
     assert_problem(client.get("/api/v1/users", headers=auth_headers), 401)
 
 
+@pytest.mark.skipif(not USING_REDIS, reason="the in-process cache checks tokens in the database "
+                                             "every time: see test_in_process_cache_never_caches_tokens")
 def test_a_warm_token_costs_no_database_query(client, auth_headers, admin_user):
     client.get(f"/api/v1/users/{admin_user.id}", headers=auth_headers)  # warms token and item
     with count_statements() as statements:
@@ -51,6 +53,33 @@ def test_a_warm_token_costs_no_database_query(client, auth_headers, admin_user):
     with count_statements() as statements:
         client.get(f"/api/v1/users/{admin_user.id}", headers=auth_headers)
     assert any("api_tokens" in s for s in statements)
+
+
+@pytest.mark.skipif(USING_REDIS, reason="only the in-process cache keeps tokens out of the cache")
+def test_in_process_cache_never_caches_tokens(client, auth_headers, admin_user):
+    # `flask tokens revoke` runs in another process, which cannot reach this
+    # process's cache: so every check reads the (embedded) database.
+    for _ in range(2):
+        with count_statements() as statements:
+            client.get(f"/api/v1/users/{admin_user.id}", headers=auth_headers)
+        assert any("api_tokens" in s for s in statements)
+
+
+def test_a_revocation_by_another_process_takes_effect_at_once(client, auth_headers, admin_user):
+    """The CLI revokes from its own process, with its own app (and, on the
+    embedded default, its own in-process cache)."""
+    from best_app import create_app
+    from config import TestConfig
+
+    assert client.get("/api/v1/users", headers=auth_headers).status_code == 200  # warm
+    token_id = db.session.scalar(db.select(ApiToken.id))
+    other_process = create_app(TestConfig())
+    other_process.config["SQLALCHEMY_DATABASE_URI"] = db.engine.url.render_as_string(hide_password=False)
+    if not USING_POSTGRES:  # share the one in-memory SQLite connection
+        other_process.extensions["sqlalchemy"]._app_engines[other_process] = {None: db.engine}
+    result = other_process.test_cli_runner().invoke(args=["tokens", "revoke", str(token_id)])
+    assert result.exit_code == 0, result.output
+    assert_problem(client.get("/api/v1/users", headers=auth_headers), 401)
 
 
 def test_a_readers_token_may_read_but_not_write(client, reader_headers):
