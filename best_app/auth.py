@@ -4,7 +4,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from flask import Flask, request
+from flask import Flask, current_app, request
 from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import select, update
 
@@ -40,21 +40,34 @@ def _bearer_secret() -> str | None:
 
 def _load_token_facts(token_hash: str) -> dict | bool:
     row = db.session.execute(
-        select(ApiToken.id, ApiToken.user_id, User.is_admin)
+        select(ApiToken.id, ApiToken.user_id, ApiToken.last_used_at, User.is_admin)
         .join(User, User.id == ApiToken.user_id)
         .where(ApiToken.token_hash == token_hash, ApiToken.revoked_at.is_(None))
     ).first()
     if row is None:
         # Cache the miss too (as False), so guessing costs no repeated queries.
         return False
-    # Recorded once per cache period rather than on every call; its own tiny
-    # transaction, and no reason to orphan cached reads.
+    _record_use(row.id, row.last_used_at)
+    return {"token_id": row.id, "user_id": row.user_id, "is_admin": bool(row.is_admin)}
+
+
+def _record_use(token_id: int, last_used_at) -> None:
+    """Note when a token was last used, to the nearest TOKEN_CACHE_SECONDS.
+
+    Bookkeeping, not the request's work: it gets its own small transaction
+    before the view runs (so a failing request does not lose it, and it never
+    mixes with the request's writes), it orphans no cached reads, and it is
+    skipped while the last note is recent, so reads do not become writes.
+    """
+    now = utcnow()
+    freshness = current_app.config.get("TOKEN_CACHE_SECONDS", 60)
+    if last_used_at is not None and (now - last_used_at).total_seconds() < freshness:
+        return
     db.session.execute(
-        update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=utcnow()),
+        update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now),
         execution_options={SKIP_INVALIDATION: True},
     )
     db.session.commit()
-    return {"token_id": row.id, "user_id": row.user_id, "is_admin": bool(row.is_admin)}
 
 
 def authenticate_bearer() -> TokenIdentity | None:

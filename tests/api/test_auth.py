@@ -119,3 +119,17 @@ def test_api_responses_ignore_and_never_set_the_session_cookie(logged_in_client,
     # The admin pages still read the same cookie.
     assert logged_in_client.get("/admin/").status_code == 200
 
+
+
+def test_last_use_is_recorded_without_turning_every_read_into_a_write(client, auth_headers, admin_user):
+    token = db.session.scalar(db.select(ApiToken))
+    assert token.last_used_at is None
+    client.get("/api/v1/users", headers=auth_headers)
+    db.session.expire_all()
+    first_use = db.session.get(ApiToken, token.id).last_used_at
+    assert first_use is not None
+    with count_statements() as statements:
+        client.get(f"/api/v1/users/{admin_user.id}", headers=auth_headers)
+    assert not any(statement.lstrip().upper().startswith("UPDATE") for statement in statements)
+    db.session.expire_all()
+    assert db.session.get(ApiToken, token.id).last_used_at == first_use
