@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import re
 import shutil
 import socket
 import subprocess
@@ -24,9 +23,9 @@ import time
 import uuid
 from pathlib import Path
 
+from bench.load import wrk
 from bench.services import ROOT, flask_env, fresh_database
 
-UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 SECRET = "bench-secret"
 
 # Each wrk thread walks its own slice of distinct cursors, so every request is
@@ -106,29 +105,6 @@ def waitress(target: str, env: dict, threads: int, call: bool = False):
         finally:
             process.terminate()
             process.wait(timeout=10)
-
-
-def wrk(url: str, seconds: int, connections: int, headers: dict, script: str | None = None) -> dict:
-    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency"]
-    for name, value in headers.items():
-        command += ["-H", f"{name}: {value}"]
-    with tempfile.NamedTemporaryFile("w", suffix=".lua") as lua:
-        if script:
-            lua.write(script)
-            lua.flush()
-            command += ["-s", lua.name]
-        output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
-    if re.search(r"Non-2xx or 3xx responses|Socket errors", output):
-        raise RuntimeError(f"{url}: errors during the run:\n{output}")
-
-    def percentile(p: int) -> float:
-        value, unit = re.search(rf"^\s+{p}%\s+([\d.]+)(us|ms|s)\s*$", output, re.M).groups()
-        return float(value) * UNITS[unit]
-
-    misses = re.search(r"cache misses: (\d+) of (\d+)", output)
-    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
-            "p50": percentile(50), "p99": percentile(99),
-            "note": f"{int(misses[1]) / max(int(misses[2]), 1):.0%} misses" if misses else ""}
 
 
 def flask(env: dict, *args: str) -> str:
