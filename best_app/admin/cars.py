@@ -1,12 +1,12 @@
 """Cars: list (optionally one owner's), create, edit and delete."""
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import render_template, request, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from best_app.admin import bp
-from best_app.admin.editing import delete_page, edit_page, get_or_404, save
+from best_app.admin.editing import create_page, delete_page, edit_page, get_or_404, save
 from best_app.admin.listing import Sort, int_arg, paginate, search_clause, search_text
 from best_app.extensions import db
 from best_app.forms import CarForm
@@ -47,11 +47,9 @@ def car_create():
     form = CarForm()
     if request.method == "GET" and int_arg(request.args, "owner"):
         form.owner_id.process_data(int_arg(request.args, "owner"))
-    if form.validate_on_submit() and save(Car(), form, _apply(form)):
-        flash(f"Car {form.model.data} was created.", "success")
-        return redirect(url_for("admin.cars", owner=form.owner_id.data))
-    status = 400 if request.method == "POST" else 200
-    return render_template("admin/cars/form.html", form=form, car=None), status
+    return create_page(form, lambda: save(Car(), form, _apply(form)), template="admin/cars/form.html",
+                       context={"car": None}, created_message=lambda: f"Car {form.model.data} was created.",
+                       done_url=lambda: url_for("admin.cars", owner=form.owner_id.data))
 
 
 @bp.route("/cars/<int:car_id>", methods=["GET", "POST"])

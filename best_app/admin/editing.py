@@ -64,6 +64,17 @@ def refresh_version(row, form: VersionedForm) -> None:
     form.version.data = str(row.version)
 
 
+def create_page(form: VersionedForm, save_form: Callable[[], bool | None], *, template: str,
+                context: dict, created_message: Callable[[], str], done_url: Callable[[], str]):
+    """The create page of any resource: the empty form on GET; on POST a
+    redirect when saved, else the form again with its errors (400)."""
+    if form.validate_on_submit() and save_form():
+        flash(created_message(), "success")
+        return redirect(done_url())
+    status = 400 if request.method == "POST" else 200
+    return render_template(template, form=form, **context), status
+
+
 def edit_page(row, form: VersionedForm, save_form: Callable[[], bool | None], *, template: str,
               context: dict, saved_message: Callable[[], str], done_url: str):
     """The edit page of any resource: the form on GET; on POST a redirect when

@@ -1,12 +1,12 @@
 """Tasks: list (optionally one assignee's, open or done), create, edit and delete."""
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import render_template, request, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from best_app.admin import bp
-from best_app.admin.editing import delete_page, edit_page, get_or_404, save
+from best_app.admin.editing import create_page, delete_page, edit_page, get_or_404, save
 from best_app.admin.listing import Sort, int_arg, paginate, search_clause, search_text
 from best_app.extensions import db
 from best_app.forms import TaskForm
@@ -54,11 +54,9 @@ def task_create():
     form = TaskForm()
     if request.method == "GET" and int_arg(request.args, "assignee"):
         form.assignee_id.process_data(int_arg(request.args, "assignee"))
-    if form.validate_on_submit() and save(Task(), form, _apply(form)):
-        flash(f"Task {form.title.data} was created.", "success")
-        return redirect(url_for("admin.tasks"))
-    status = 400 if request.method == "POST" else 200
-    return render_template("admin/tasks/form.html", form=form, task=None), status
+    return create_page(form, lambda: save(Task(), form, _apply(form)), template="admin/tasks/form.html",
+                       context={"task": None}, created_message=lambda: f"Task {form.title.data} was created.",
+                       done_url=lambda: url_for("admin.tasks"))
 
 
 @bp.route("/tasks/<int:task_id>", methods=["GET", "POST"])

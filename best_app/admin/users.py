@@ -1,12 +1,12 @@
 """Users: list, create, edit and delete (with a preview of what goes with them)."""
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import delete, func, select
 
 from best_app.admin import bp
-from best_app.admin.editing import delete_page, edit_page, get_or_404, save
+from best_app.admin.editing import create_page, delete_page, edit_page, get_or_404, save
 from best_app.admin.listing import Sort, paginate, search_clause, search_text
 from best_app.extensions import db
 from best_app.forms import UserForm
@@ -68,11 +68,9 @@ def _save(user: User, form: UserForm) -> bool | None:
 @bp.route("/users/new", methods=["GET", "POST"])
 def user_create():
     form = UserForm()
-    if form.validate_on_submit() and _save(User(), form):
-        flash(f"User {form.username.data} was created.", "success")
-        return redirect(url_for("admin.users"))
-    status = 400 if request.method == "POST" else 200
-    return render_template("admin/users/form.html", form=form, user=None), status
+    return create_page(form, lambda: _save(User(), form), template="admin/users/form.html",
+                       context={"user": None}, created_message=lambda: f"User {form.username.data} was created.",
+                       done_url=lambda: url_for("admin.users"))
 
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
