@@ -23,7 +23,7 @@ import time
 import uuid
 from pathlib import Path
 
-from bench.load import wrk
+from bench.load import print_table, wrk
 from bench.services import ROOT, flask_env, fresh_database
 
 SECRET = "bench-secret"
@@ -160,15 +160,9 @@ def main(argv=None) -> int:
             ]
             results += measure(runs, args)
 
-    baseline = results[0][1]["rps"]
-    print(f"## JSON API on waitress (1 process, {args.threads} threads), PostgreSQL + Redis, "
-          f"{args.users:,} users; wrk -t2 -c{args.connections} -d{args.duration}s")
-    print("| measurement | requests/s | p50 ms | p99 ms | ratio to bare route |")
-    print("|---|---:|---:|---:|---:|")
-    for name, result in results:
-        note = f" ({result['note']})" if result["note"] else ""
-        print(f"| {name}{note} | {result['rps']:,.0f} | {result['p50']:.2f} | {result['p99']:.2f} | "
-              f"{result['rps'] / baseline:.2f} |")
+    print_table(f"JSON API on waitress (1 process, {args.threads} threads), PostgreSQL + Redis, "
+                f"{args.users:,} users; wrk -t2 -c{args.connections} -d{args.duration}s",
+                results, "ratio to bare route")
     return 0
 
 

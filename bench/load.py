@@ -30,3 +30,15 @@ def wrk(url: str, seconds: int, connections: int, headers: dict | None = None, s
     return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
             "p50": percentile(50), "p99": percentile(99),
             "note": f"{int(misses[1]) / max(int(misses[2]), 1):.0%} misses" if misses else ""}
+
+
+def print_table(title: str, results: list, baseline_label: str, digits: int = 2) -> None:
+    """Markdown table of (name, wrk result) rows; the first row is the baseline."""
+    baseline = results[0][1]["rps"]
+    print(f"## {title}")
+    print(f"| measurement | requests/s | p50 ms | p99 ms | {baseline_label} |")
+    print("|---|---:|---:|---:|---:|")
+    for name, result in results:
+        note = f" ({result['note']})" if result.get("note") else ""
+        print(f"| {name}{note} | {result['rps']:,.0f} | {result['p50']:.2f} | {result['p99']:.2f} | "
+              f"{result['rps'] / baseline:.{digits}f} |")

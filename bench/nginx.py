@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 
 from stack import Stack  # noqa: E402
 
-from bench.load import wrk  # noqa: E402
+from bench.load import print_table, wrk  # noqa: E402
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -54,14 +54,8 @@ def main(argv=None) -> int:
             wrk(url, 1, 4, headers)
         results = [(name, wrk(url, args.duration, args.connections, headers)) for name, url, headers in runs]
 
-    baseline = results[0][1]["rps"]
-    print(f"## nginx in front of {args.replicas} waitress replicas ({args.threads} threads each), "
-          f"wrk -t2 -c{args.connections} -d{args.duration}s")
-    print("| measurement | requests/s | p50 ms | p99 ms | ratio to baseline |")
-    print("|---|---:|---:|---:|---:|")
-    for name, result in results:
-        print(f"| {name} | {result['rps']:,.0f} | {result['p50']:.2f} | {result['p99']:.2f} | "
-              f"{result['rps'] / baseline:.3f} |")
+    print_table(f"nginx in front of {args.replicas} waitress replicas ({args.threads} threads each), "
+                f"wrk -t2 -c{args.connections} -d{args.duration}s", results, "ratio to baseline", digits=3)
     return 0
 
 
