@@ -189,11 +189,15 @@ class Stack:
         redis_dir = self.dir / "redis"
         redis_dir.mkdir()
         self.redis_port = free_port()
-        # Append-only, like the compose service, so the cache's generation
-        # counters behave as they do in production.
-        self.redis = self._spawn(["redis-server", "--port", str(self.redis_port), "--bind", "127.0.0.1",
-                                  "--dir", str(redis_dir), "--save", "", "--appendonly", "yes"], "redis")
         self.redis_url = f"redis://127.0.0.1:{self.redis_port}/0"
+        self._spawn_redis()
+
+    def _spawn_redis(self) -> None:
+        # No persistence, like the compose service: the cache is disposable,
+        # and a restart that comes back empty starts a new cache epoch.
+        self.redis = self._spawn(["redis-server", "--port", str(self.redis_port), "--bind", "127.0.0.1",
+                                  "--dir", str(self.dir / "redis"), "--save", "", "--appendonly", "no"],
+                                 "redis")
         _wait(lambda: _redis_ok(self.redis_port), "redis-server", 15, self.redis, self.dir / "logs/redis.log")
 
     def start_replica(self, index: int) -> None:
@@ -216,6 +220,29 @@ class Stack:
         except subprocess.TimeoutExpired:
             process.kill()
             return process.wait()
+
+    # -- faults, for the fault suite (tests/faults) ----------------------------
+    def pause_redis(self) -> None:
+        """Freeze Redis (SIGSTOP): connections stay open, nothing answers."""
+        os.kill(self.redis.pid, signal.SIGSTOP)
+
+    def resume_redis(self) -> None:
+        os.kill(self.redis.pid, signal.SIGCONT)
+
+    def kill_redis(self) -> None:
+        """Kill Redis outright (SIGKILL): connections are refused until restart_redis()."""
+        os.kill(self.redis.pid, signal.SIGCONT)  # a paused process dies only once it runs
+        self.redis.kill()
+        self.redis.wait()
+
+    def restart_redis(self) -> None:
+        """Start Redis again on the same port, after kill_redis()."""
+        self._spawn_redis()
+
+    def restart_postgres(self, mode: str = "fast") -> None:
+        """`pg_ctl restart`: every connection is cut; returns once the server accepts again."""
+        self._run([*self.as_postgres, str(self.pg_bin / "pg_ctl"), "-D", str(self.pg_data), "-m", mode,
+                   "-w", "-t", "60", "-l", str(self.dir / "pg" / "server.log"), "restart"], "pg_ctl restart")
 
     def _start_nginx(self) -> None:
         run_dir = self.dir / "nginx"
