@@ -1,14 +1,14 @@
 """The shared cache's era: one row, bumped when a write could not invalidate the cache.
 
-Revision ID: 0002_cache_era
-Revises: 0001_initial_schema
+Revision ID: 0003_cache_era
+Revises: 0002_users_search_trgm
 Create Date: 2026-11-24
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002_cache_era"
-down_revision = "0001_initial_schema"
+revision = "0003_cache_era"
+down_revision = "0002_users_search_trgm"
 branch_labels = None
 depends_on = None
 
