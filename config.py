@@ -66,6 +66,8 @@ class Config:
     PASSWORD_HASH_METHOD = "scrypt"
     CACHE_DEFAULT_TIMEOUT = 300
     TOKEN_CACHE_SECONDS = 60
+    # How stale a replica's idea of the cache era may get (best_app.cache_era).
+    CACHE_ERA_POLL_SECONDS = 0.5
     PROCESS_CACHE_SECONDS = 10  # entry lifetime when the cache is in-process (no REDIS_URL)
     LOGIN_RATE_LIMIT = "5 per minute"
 

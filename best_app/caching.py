@@ -8,7 +8,10 @@ hooks at the bottom bump the generations of the tables a transaction touched
 right after it commits, whichever path (API, admin pages, CLI) made it.
 
 A cache outage never fails a request: it is logged and the caller falls back
-to the database, reporting BYPASS.
+to the database, reporting BYPASS. Nor does it leave stale data behind: a
+write whose invalidation fails starts a new cache era (best_app.cache_era),
+which every key carries, so no replica serves an entry older than that write
+once the cache is back.
 
 On the embedded default the cache is this process's own (SimpleCache). Its
 generations then live in a plain counter outside it (the cache may evict any
@@ -31,6 +34,7 @@ from flask import current_app, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from best_app.cache_era import CacheUntrusted, era_clock
 from best_app.extensions import cache
 
 log = logging.getLogger(__name__)
@@ -94,7 +98,7 @@ def _generations() -> dict:
     memo = request.environ.get(_GENERATIONS) if has_request_context() else None
     if memo is None and not _shared():
         local = _process_generations()
-        memo = {"epoch": "process", **{ns: local.get(ns) for ns in _all_namespaces()}}
+        memo = {"epoch": "process", "era": 0, **{ns: local.get(ns) for ns in _all_namespaces()}}
     if memo is None:
         namespaces = _all_namespaces()
         values = _get_many(_EPOCH_KEY, *(_generation_key(ns) for ns in namespaces))
@@ -102,6 +106,9 @@ def _generations() -> dict:
         if memo["epoch"] is None:
             cache.add(_EPOCH_KEY, uuid.uuid4().hex, timeout=0)
             memo["epoch"] = cache.get(_EPOCH_KEY)
+        # Read only once the round trip above has succeeded: after an outage,
+        # the era must be the one recorded by writes made during it.
+        memo["era"] = era_clock().current()
         if has_request_context():
             request.environ[_GENERATIONS] = memo
     return memo
@@ -212,13 +219,16 @@ def cached(namespace: str, key: str, load: Callable[[], Any], timeout: int | Non
         seconds = timeout = min(seconds, current_app.config.get("PROCESS_CACHE_SECONDS", 10))
     prepare = prepare or _as_is
     try:
-        full_key = f"{namespace}:{_generation(namespace)}:{key}"
-        local_key = f"{_generations()['epoch']}:{full_key}"
+        generations = _generations()
+        full_key = f"{generations['era']}:{namespace}:{_generation(namespace)}:{key}"
+        local_key = f"{generations['epoch']}:{full_key}"
         value = _local_copies().get(local_key)
         if value is not None:
             return value, HIT
         value = cache.get(full_key)
-    except Exception:  # any backend failure: serve from the database
+    except Exception as error:  # any backend failure: serve from the database
+        if _shared() and not isinstance(error, CacheUntrusted):
+            era_clock().cache_failed()
         log.warning("cache read failed for %s; serving from the database", namespace, exc_info=True)
         value = load()
         return (None if value is None else prepare(value)), BYPASS
@@ -230,6 +240,7 @@ def cached(namespace: str, key: str, load: Callable[[], Any], timeout: int | Non
         try:
             cache.set(full_key, value, timeout=timeout)
         except Exception:
+            era_clock().cache_failed()
             log.warning("cache write failed for %s", namespace, exc_info=True)
     # Kept under the generation read before `load` ran: a write committed
     # meanwhile bumps the generation, so the copy is never asked for again.
@@ -244,6 +255,7 @@ def _as_is(value):
 
 def invalidate(*namespaces: str) -> None:
     """Orphan every cached read of these namespaces."""
+    failed = []
     for namespace in namespaces:
         key = _generation_key(namespace)
         try:
@@ -252,8 +264,10 @@ def invalidate(*namespaces: str) -> None:
             else:
                 _process_generations().bump(namespace)
         except Exception:
-            log.error("cache invalidation failed for %s; entries may be stale until they expire",
-                      namespace, exc_info=True)
+            failed.append(namespace)
+            log.error("cache invalidation failed for %s", namespace, exc_info=True)
+    if failed:
+        era_clock().invalidation_failed()  # orphans every entry, on every replica
     if has_request_context():
         request.environ.pop(_GENERATIONS, None)  # later reads in this request see the new generations
 
