@@ -264,8 +264,11 @@ def invalidate(*namespaces: str) -> None:
             else:
                 _process_generations().bump(namespace)
         except Exception:
+            # The new era below orphans every namespace: the rest need not
+            # wait for the cache's timeout one by one.
             failed.append(namespace)
             log.error("cache invalidation failed for %s", namespace, exc_info=True)
+            break
     if failed:
         era_clock().invalidation_failed()  # orphans every entry, on every replica
     if has_request_context():
