@@ -134,7 +134,9 @@ def test_compose_topology(tmp_path):
     assert services["db"]["image"].startswith("postgres:16")
     assert "pg_isready" in " ".join(services["db"]["healthcheck"]["test"])
     assert services["redis"]["image"].startswith("redis:7")
-    assert "--appendonly" in services["redis"]["command"]
+    redis_command = services["redis"]["command"]  # a cache: nothing persisted (see docs/deployment.md)
+    assert redis_command[redis_command.index("--appendonly") + 1] == "no"
+    assert redis_command[redis_command.index("--save") + 1] == ""
     assert services["web"]["environment"]["PROXY_FIX_HOPS"] == "1"
     assert services["web"]["environment"]["SECRET_KEY"] == SECRETS["SECRET_KEY"]  # from env_file
     # nginx cannot reach the database: it shares only the front network with web.
