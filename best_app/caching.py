@@ -24,9 +24,7 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 import uuid
-from collections import OrderedDict
 from typing import Any, Callable
 
 import redis
@@ -35,6 +33,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from best_app.cache_era import CacheUntrusted, era_clock
+from best_app.cache_local import NO_COPIES, Breaker, CacheUnavailable, LocalCopies, NoCopies, ProcessGenerations
 from best_app.extensions import cache
 
 log = logging.getLogger(__name__)
@@ -70,25 +69,24 @@ def _shared() -> bool:
     return current_app.config.get("CACHE_TYPE") == "RedisCache"
 
 
-class _ProcessGenerations:
-    """Generations for the in-process cache, which may evict any entry when
-    full: a counter evicted back to 0 would make old entries current again.
-    These counters live outside it and are never evicted."""
-
-    def __init__(self):
-        self._values: dict[str, int] = {}
-        self._lock = threading.Lock()
-
-    def get(self, namespace: str) -> int:
-        return self._values.get(namespace, 0)
-
-    def bump(self, namespace: str) -> None:
-        with self._lock:
-            self._values[namespace] = self._values.get(namespace, 0) + 1
+def _process_generations() -> ProcessGenerations:
+    return current_app.extensions.setdefault("best_app_generations", ProcessGenerations())
 
 
-def _process_generations() -> _ProcessGenerations:
-    return current_app.extensions.setdefault("best_app_generations", _ProcessGenerations())
+def _breaker() -> Breaker:
+    breaker = current_app.extensions.get("best_app_cache_breaker")
+    if breaker is None:
+        seconds = current_app.config.get("CACHE_RETRY_SECONDS", 1.0)
+        breaker = current_app.extensions.setdefault("best_app_cache_breaker", Breaker(seconds))
+    return breaker
+
+
+def _failed(error: Exception | None = None) -> None:
+    """Note a failed round trip to the shared cache."""
+    if isinstance(error, (CacheUntrusted, CacheUnavailable)):
+        return  # not a round trip: nothing new was learnt about the cache
+    _breaker().tripped()
+    era_clock().cache_failed()
 
 
 def _generations() -> dict:
@@ -100,6 +98,7 @@ def _generations() -> dict:
         local = _process_generations()
         memo = {"epoch": "process", "era": 0, **{ns: local.get(ns) for ns in _all_namespaces()}}
     if memo is None:
+        _breaker().check()
         namespaces = _all_namespaces()
         values = _get_many(_EPOCH_KEY, *(_generation_key(ns) for ns in namespaces))
         memo = {"epoch": values[0], **dict(zip(namespaces, values[1:]))}
@@ -145,59 +144,14 @@ def _generation(namespace: str) -> int:
     return int(memo[namespace] or 0)
 
 
-class _LocalCopies:
-    """This process's copies of recent cache reads: bounded, expiring, thread-safe.
-
-    They are as fresh as the shared cache because their keys carry the
-    namespace's generation and the epoch, read from the shared cache on every
-    request: a write on any replica bumps the generation, and the copies made
-    under the old one are simply never asked for again.
-    """
-
-    def __init__(self, size: int = 512):  # a list page can be ~100 KB: bound the memory
-        self._entries: OrderedDict = OrderedDict()
-        self._lock = threading.Lock()
-        self._size = size
-
-    def get(self, key: str):
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is None:
-                return None
-            if entry[0] < time.monotonic():
-                del self._entries[key]
-                return None
-            self._entries.move_to_end(key)
-            return entry[1]
-
-    def set(self, key: str, value, seconds: float) -> None:
-        with self._lock:
-            self._entries[key] = (time.monotonic() + seconds, value)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self._size:
-                self._entries.popitem(last=False)
-
-
-class _NoCopies:
-    """The in-process cache is this process's already: copies of it add nothing."""
-
-    def get(self, key: str):
-        return None
-
-    def set(self, key: str, value, seconds: float) -> None:
-        pass
-
-
-def _local_copies() -> _LocalCopies | _NoCopies:
+def _local_copies() -> LocalCopies | NoCopies:
     if not _shared():
-        return _NO_COPIES
+        return NO_COPIES
     copies = current_app.extensions.get("best_app_local_cache")
     if copies is None:
-        copies = current_app.extensions.setdefault("best_app_local_cache", _LocalCopies())
+        copies = current_app.extensions.setdefault("best_app_local_cache", LocalCopies())
     return copies
 
-
-_NO_COPIES = _NoCopies()
 
 
 def cached(namespace: str, key: str, load: Callable[[], Any], timeout: int | None = None,
@@ -227,9 +181,10 @@ def cached(namespace: str, key: str, load: Callable[[], Any], timeout: int | Non
             return value, HIT
         value = cache.get(full_key)
     except Exception as error:  # any backend failure: serve from the database
-        if _shared() and not isinstance(error, CacheUntrusted):
-            era_clock().cache_failed()
-        log.warning("cache read failed for %s; serving from the database", namespace, exc_info=True)
+        if _shared():
+            _failed(error)
+        if not isinstance(error, CacheUnavailable):  # logged once per failure, not per request
+            log.warning("cache read failed for %s; serving from the database", namespace, exc_info=True)
         value = load()
         return (None if value is None else prepare(value)), BYPASS
     status = HIT
@@ -239,8 +194,8 @@ def cached(namespace: str, key: str, load: Callable[[], Any], timeout: int | Non
             return None, MISS
         try:
             cache.set(full_key, value, timeout=timeout)
-        except Exception:
-            era_clock().cache_failed()
+        except Exception as error:
+            _failed(error)
             log.warning("cache write failed for %s", namespace, exc_info=True)
     # Kept under the generation read before `load` ran: a write committed
     # meanwhile bumps the generation, so the copy is never asked for again.
@@ -260,14 +215,17 @@ def invalidate(*namespaces: str) -> None:
         key = _generation_key(namespace)
         try:
             if _shared():
+                _breaker().check()
                 cache.cache.inc(key)  # atomic INCR, shared by every replica, no expiry
             else:
                 _process_generations().bump(namespace)
-        except Exception:
+        except Exception as error:
             # The new era below orphans every namespace: the rest need not
             # wait for the cache's timeout one by one.
             failed.append(namespace)
-            log.error("cache invalidation failed for %s", namespace, exc_info=True)
+            _failed(error)
+            log.error("cache invalidation failed for %s", namespace,
+                      exc_info=not isinstance(error, CacheUnavailable))
             break
     if failed:
         era_clock().invalidation_failed()  # orphans every entry, on every replica

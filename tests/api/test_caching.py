@@ -151,9 +151,9 @@ def test_a_write_on_one_replica_is_seen_at_once_by_another(app, client, auth_hea
 
 
 def test_local_copies_are_bounded_and_expire():
-    from best_app.caching import _LocalCopies
+    from best_app.cache_local import LocalCopies
 
-    copies = _LocalCopies(size=3)
+    copies = LocalCopies(size=3)
     for key in "abcd":
         copies.set(key, {"k": key}, 60)
     assert copies.get("a") is None  # the least recently used went first
@@ -203,3 +203,32 @@ def test_a_full_cache_never_forgets_a_write(client, auth_headers):
         assert client.patch(url, json={"name": f"N{n}"}, headers=auth_headers).status_code == 200
         client.get(f"/api/v1/cars?q=c{n}", headers=auth_headers)
         assert read(client, auth_headers, url)[1]["name"] == f"N{n}"
+
+
+def test_the_breaker_skips_the_cache_briefly_after_a_failure():
+    import time
+
+    from best_app.cache_local import Breaker, CacheUnavailable
+
+    breaker = Breaker(seconds=0.2)
+    breaker.check()  # closed: the cache is tried
+    breaker.tripped()
+    with pytest.raises(CacheUnavailable):
+        breaker.check()
+    time.sleep(0.25)
+    breaker.check()  # tried again after the pause
+
+
+def test_an_unreachable_cache_is_tried_once_then_skipped(app, client, auth_headers):
+    """With Redis unreachable, a read waits for the cache once, not on every call."""
+    from best_app import caching
+    from best_app.cache_local import CacheUnavailable
+
+    if not USING_REDIS:
+        pytest.skip("the in-process cache cannot fail")
+    client.get("/api/v1/tasks", headers=auth_headers)
+    caching._breaker().tripped()  # as a failed round trip would
+    with app.test_request_context("/api/v1/tasks"):
+        with pytest.raises(CacheUnavailable):
+            caching._generations()
+        assert caching.cached("tasks", "probe", lambda: {"v": 1}) == ({"v": 1}, caching.BYPASS)
