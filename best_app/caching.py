@@ -34,22 +34,15 @@ from sqlalchemy.orm import Session
 
 from best_app.cache_era import CacheUntrusted, era_clock
 from best_app.cache_local import NO_COPIES, Breaker, CacheUnavailable, LocalCopies, NoCopies, ProcessGenerations
-from best_app.extensions import cache
+from best_app.extensions import cache, db
+from best_app.models import ApiToken
 
 log = logging.getLogger(__name__)
 
 HIT, MISS, BYPASS = "HIT", "MISS", "BYPASS"
 
-# Writing to a table can change what reads of other namespaces return:
-# deleting a user deletes their cars and unassigns their tasks in the
-# database (ON DELETE), where the ORM does not see it; tokens carry their
-# user's admin flag.
-AFFECTS = {
-    "users": ("users", "cars", "tasks", "tokens"),
-    "cars": ("cars",),
-    "tasks": ("tasks",),
-    "api_tokens": ("tokens",),
-}
+# Each table is a namespace, and a committed write to a table invalidates it
+# and every table that references it, directly or not (see _affected).
 SKIP_INVALIDATION = "best_app_skip_cache_invalidation"
 
 
@@ -114,7 +107,40 @@ def _generations() -> dict:
 
 
 def _all_namespaces() -> list[str]:
-    return sorted({ns for affected in AFFECTS.values() for ns in affected})
+    return sorted(_affected())
+
+
+_AFFECTED: dict[str, frozenset[str]] = {}
+
+
+def _affected() -> dict[str, frozenset[str]]:
+    """Table -> the namespaces a committed write to it may change, from the schema.
+
+    A table's cached reads depend on every table it references: ON DELETE
+    CASCADE or SET NULL changes its rows in the database, where the ORM does
+    not see it; its lists scoped to a parent row exist only while that row
+    does; and what it caches may carry the parent's columns (a token check
+    carries its user's admin flag). So a write invalidates its own table and
+    every table that references it, transitively. Nothing here names a table:
+    a new model is covered by declaring its foreign keys.
+    """
+    if not _AFFECTED:
+        tables = db.metadata.sorted_tables
+        referrers = {table.name: {table.name} for table in tables}
+        for table in tables:
+            for key in table.foreign_keys:
+                referrers[key.column.table.name].add(table.name)
+        closure = {}
+        for name in referrers:
+            seen, todo = set(), [name]
+            while todo:
+                current = todo.pop()
+                if current not in seen:
+                    seen.add(current)
+                    todo.extend(referrers[current] - seen)
+            closure[name] = frozenset(seen)
+        _AFFECTED.update(closure)
+    return _AFFECTED
 
 
 def _get_many(*keys: str) -> list:
@@ -234,7 +260,8 @@ def invalidate(*namespaces: str) -> None:
 
 
 def invalidate_tables(*tables: str) -> None:
-    namespaces = {ns for table in tables for ns in AFFECTS.get(table, ())}
+    affected = _affected()
+    namespaces = {ns for table in tables for ns in affected.get(table, (table,))}
     invalidate(*sorted(namespaces))
 
 
@@ -245,7 +272,7 @@ def cached_token(token_hash: str, load: Callable[[], Any]) -> Any:
         # this process's cache: check the database every time.
         return load()
     seconds = current_app.config.get("TOKEN_CACHE_SECONDS", 60)
-    value, _status = cached("tokens", token_hash, load, timeout=seconds)
+    value, _status = cached(ApiToken.__tablename__, token_hash, load, timeout=seconds)
     return value
 
 
