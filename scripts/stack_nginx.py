@@ -31,9 +31,9 @@ def render_nginx(values: dict[str, str], template: Path = TEMPLATE) -> str:
 
 
 def upstream_servers(addresses: list[str]) -> str:
-    # max_fails=1: one failed attempt takes a replica out of rotation for
-    # fail_timeout, so a stopped replica costs at most one retry per window.
-    return " ".join(f"server {address} max_fails=1 fail_timeout=5s;" for address in addresses)
+    # max_fails=0: nginx never marks a replica down; the template's upstream
+    # block says why. docker-compose.yml gives the same for "web".
+    return " ".join(f"server {address} max_fails=0;" for address in addresses)
 
 
 def precompressed_copy(source: Path, target: Path) -> None:

@@ -172,14 +172,14 @@ def test_loopback_rendering_passes_nginx_t(tmp_path):
     }))
     result = nginx_test(conf)
     assert result.returncode == 0, result.stderr
-    assert "server 127.0.0.1:8002 max_fails=1" in conf.read_text()
+    assert "server 127.0.0.1:8002 max_fails=0;" in conf.read_text()
 
 
 def test_container_rendering_passes_nginx_t(tmp_path):
     values = resolved_compose(tmp_path)["services"]["nginx"]["environment"]
     conf = tmp_path / "nginx.conf"
     conf.write_text(render_nginx(values))  # every placeholder has a value in compose
-    assert "server web:8000" in conf.read_text()
+    assert "server web:8000 max_fails=0;" in conf.read_text()
     # nginx sends no header with an empty value: replica addresses stay internal.
     assert 'add_header X-Upstream "" always;' in conf.read_text()
     # What the nginx container has and this machine lacks: the name "web"
