@@ -40,8 +40,8 @@ def request(method: str, url: str, headers: dict | None = None, body: bytes | di
 
 
 def wait_in_rotation(stack, timeout: float = 20) -> None:
-    """Wait until nginx sends requests to every replica again: a replica that
-    failed is skipped for fail_timeout (5 s) after it comes back."""
+    """Wait until nginx sends requests to every replica again (a replica that
+    was stopped answers again once its server listens)."""
     wanted = {url.removeprefix("http://") for url in stack.replica_urls}
     seen: set[str] = set()
     deadline = time.monotonic() + timeout
