@@ -6,6 +6,7 @@ DATABASE_URL (PostgreSQL), REDIS_URL and SECRET_KEY.
 """
 import logging
 import os
+from datetime import timedelta
 
 
 class ConfigError(SystemExit):
@@ -108,6 +109,12 @@ class Config:
         # Number of trusted proxies in front of the app (nginx: 1). 0 turns ProxyFix off.
         self.PROXY_FIX_HOPS = _int(env, "PROXY_FIX_HOPS", 0)
         self.SESSION_COOKIE_SECURE = _bool(env, "SESSION_COOKIE_SECURE", False)
+        # An admin session ends this long after login (best_app.models.admin_session);
+        # Flask refuses a session cookie signed longer ago than this too.
+        self.PERMANENT_SESSION_LIFETIME = timedelta(hours=_int(env, "SESSION_LIFETIME_HOURS", 12, minimum=1))
+        # ... or after this long without a request; 0 (the default) means never.
+        idle_minutes = _int(env, "SESSION_IDLE_MINUTES", 0)
+        self.SESSION_IDLE_TIMEOUT = timedelta(minutes=idle_minutes) if idle_minutes else None
         self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
         # Used by Flask-Limiter; memory:// is right for one process only.
         self.RATELIMIT_STORAGE_URI = redis_url or "memory://"

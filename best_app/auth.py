@@ -3,25 +3,93 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, request, session
 from flask.sessions import SecureCookieSessionInterface
+from flask_login import login_user, logout_user
 from sqlalchemy import select, update
 
 from best_app.caching import SKIP_INVALIDATION, cached_token
 from best_app.errors import is_api_request
 from best_app.extensions import db, login_manager
-from best_app.models import ApiToken, User, hash_token
+from best_app.models import AdminSession, ApiToken, User, hash_token
+from best_app.models.admin_session import ACTING_SESSION
 from best_app.models.base import utcnow
+
+# The admin session's secret, kept in the signed cookie beside Flask-Login's
+# _user_id; the database holds only its hash (best_app.models.admin_session).
+SESSION_SECRET_KEY = "_admin_session"
+# How precisely a session's last request is noted; see _note_seen.
+SEEN_PRECISION = timedelta(minutes=1)
 
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    if not user_id.isdigit():
+    """The admin whose live session the cookie names, or None.
+
+    The signed cookie alone proves nothing: it must name a row of
+    admin_sessions that has not ended (logout, a password change, demotion,
+    deletion) or expired, for this user, who must still be an admin. One
+    indexed query answers all of that and loads the user. A remember-me
+    cookie (never issued: login_user is called without remember) names no
+    session, so it cannot bring an ended session back either.
+    """
+    secret = session.get(SESSION_SECRET_KEY)
+    if not user_id.isdigit() or not isinstance(secret, str) or not 0 < len(secret) <= 100:
         return None
-    user = db.session.get(User, int(user_id))
-    # Losing admin rights ends the admin session at the next request.
-    return user if user is not None and user.is_admin else None
+    found = AdminSession.lookup(int(user_id), secret, current_app.config.get("SESSION_IDLE_TIMEOUT"))
+    if found is None:
+        return None
+    user, session_id, last_seen_at = found
+    # A change this session makes to its own account does not end it.
+    db.session.info[ACTING_SESSION] = session_id
+    _note_seen(session_id, last_seen_at)
+    return user
+
+
+def _note_seen(session_id: int, last_seen_at) -> None:
+    """Note the session's latest request, to the nearest SEEN_PRECISION (or a
+    quarter of the idle timeout, if that is shorter), for the idle timeout.
+
+    Like _record_use for tokens: bookkeeping in its own small transaction,
+    before the view writes anything (the admin guard loads the user first), it
+    invalidates no cached reads, and most requests skip it. Should the user be
+    loaded after a view has started writing, it waits for another request.
+    """
+    now = utcnow()
+    idle = current_app.config.get("SESSION_IDLE_TIMEOUT")
+    precision = min(SEEN_PRECISION, idle / 4) if idle else SEEN_PRECISION
+    if now - last_seen_at < precision or db.session.new or db.session.dirty or db.session.deleted:
+        return
+    db.session.execute(
+        update(AdminSession).where(AdminSession.id == session_id).values(last_seen_at=now),
+        execution_options={SKIP_INVALIDATION: True},
+    )
+    db.session.commit()
+
+
+def begin_session(user: User) -> None:
+    """Log `user` in to the admin pages with a new server-side session; the caller commits."""
+    _row, secret = AdminSession.start(user, current_app.permanent_session_lifetime,
+                                      request.remote_addr, request.user_agent.string)
+    # No remember-me cookie: it would outlive the session it came from.
+    login_user(user, remember=False)
+    session[SESSION_SECRET_KEY] = secret
+
+
+def end_session() -> None:
+    """Log out: the session's row is deleted, so copies of the cookie stop working
+    too; the caller commits."""
+    secret = session.pop(SESSION_SECRET_KEY, None)
+    if isinstance(secret, str):
+        AdminSession.end(secret)
+    logout_user()
+
+
+def _forget_acting_session(error=None) -> None:
+    # The database session may outlive the request (tests keep one app context).
+    db.session.info.pop(ACTING_SESSION, None)
 
 
 @dataclass(frozen=True)
@@ -143,3 +211,4 @@ def init_app(app) -> None:
     login_manager.login_message = "Please log in to continue."
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
+    app.teardown_request(_forget_acting_session)

@@ -1,6 +1,7 @@
 """Configuration from the environment, and its errors."""
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -72,3 +73,24 @@ def test_missing_secret_key_is_one_clear_line_from_the_cli(tmp_path):
     assert "Traceback" not in result.stderr
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "SECRET_KEY" in lines[0]
+
+
+def test_admin_sessions_last_twelve_hours_and_never_idle_out_by_default():
+    config = Config({"SECRET_KEY": "x"})
+    assert config.PERMANENT_SESSION_LIFETIME == timedelta(hours=12)
+    assert config.SESSION_IDLE_TIMEOUT is None
+
+
+def test_session_lifetime_and_idle_timeout_come_from_the_environment():
+    config = Config({"SECRET_KEY": "x", "SESSION_LIFETIME_HOURS": "3", "SESSION_IDLE_MINUTES": "20"})
+    assert config.PERMANENT_SESSION_LIFETIME == timedelta(hours=3)
+    assert config.SESSION_IDLE_TIMEOUT == timedelta(minutes=20)
+    assert create_app(config).permanent_session_lifetime == timedelta(hours=3)
+
+
+@pytest.mark.parametrize("name,value", [("SESSION_LIFETIME_HOURS", "0"), ("SESSION_LIFETIME_HOURS", "1.5"),
+                                        ("SESSION_IDLE_MINUTES", "-1")])
+def test_bad_session_durations_name_the_setting(name, value):
+    with pytest.raises(ConfigError) as excinfo:
+        Config({"SECRET_KEY": "x", name: value})
+    assert name in str(excinfo.value.code)

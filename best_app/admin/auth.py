@@ -5,6 +5,9 @@ Only failed attempts are throttled, per account and per client address
 an admin who types correctly is never slowed down. After login we only
 follow a `next` that is a path on this site: anything else would turn the
 login page into an open redirect.
+
+Logging in starts a server-side session and logging out ends it
+(best_app.auth), so a copy of the cookie is worth nothing after logout.
 """
 from __future__ import annotations
 
@@ -12,11 +15,12 @@ from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_limiter.util import get_remote_address
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user
 from sqlalchemy import func, or_, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from best_app.admin import bp
+from best_app.auth import begin_session, end_session
 from best_app.extensions import db, limiter
 from best_app.forms import LoginForm
 from best_app.models import User
@@ -90,7 +94,8 @@ def login():
         elif not user.is_admin:
             error, status = NOT_ADMIN, 403
         else:
-            login_user(user)
+            begin_session(user)
+            db.session.commit()
             flash(f"Welcome, {user.name or user.username}.", "success")
             return redirect(target or url_for("admin.dashboard"))
     elif request.method == "POST":
@@ -108,6 +113,7 @@ def too_many_attempts(error):
 
 @bp.post("/logout")
 def logout():
-    logout_user()
+    end_session()
+    db.session.commit()
     flash("You have been logged out.", "info")
     return redirect(url_for("admin.login"))

@@ -41,6 +41,8 @@ class User(UserMixin, TimestampMixin, VersionedMixin, db.Model):
     is_admin: Mapped[bool] = mapped_column(
         Boolean, nullable=False, default=False, server_default=false(), index=True
     )
+    # A new password, or losing the admin flag, ends the account's admin
+    # sessions (best_app.models.admin_session).
     password_hash: Mapped[str | None] = mapped_column(String(256), nullable=True)
 
     cars: Mapped[list[Car]] = relationship(
