@@ -47,6 +47,7 @@ def _postgres_schema():
 
 def _forget_request_state(sender, **extra):
     g.pop("_login_user", None)
+    g.pop("csrf_token", None)  # Flask-WTF's token for this browser's session
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ with the account, and when they expire. Two browsers are two test clients."""
 from datetime import timedelta
 
 import pytest
-from flask import g, request_started
 from flask_login.utils import encode_cookie
 from sqlalchemy import func, select, update
 
@@ -14,21 +13,6 @@ from tests.admin.conftest import post_form
 from tests.conftest import ADMIN_PASSWORD, login, make_user
 
 OTHER_PASSWORD = "another good password"
-
-
-def _forget_csrf_token(sender, **extra):
-    g.pop("csrf_token", None)
-
-
-@pytest.fixture(autouse=True)
-def _csrf_token_per_browser(app):
-    # The app fixture keeps one app context, so one `g`, across requests, and
-    # Flask-WTF keeps the token it made for a session in `g`: a second client
-    # would be handed the first one's token. Each request starts clean in
-    # production; here too.
-    request_started.connect(_forget_csrf_token, app)
-    yield
-    request_started.disconnect(_forget_csrf_token, app)
 
 
 def browser(app, username: str = "admin", password: str = ADMIN_PASSWORD):
