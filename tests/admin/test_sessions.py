@@ -2,7 +2,6 @@
 with the account, and when they expire. Two browsers are two test clients."""
 from datetime import timedelta
 
-import pytest
 from flask_login.utils import encode_cookie
 from sqlalchemy import func, select, update
 
