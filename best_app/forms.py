@@ -2,13 +2,21 @@
 
 The admin pages render and validate these forms; the JSON API validates
 request bodies with the very same classes, so a rule is never written twice.
+Every form derives from `Form`, which holds the rules that apply to every
+field: input must be text (a file part is refused on the field), and text
+may not carry control characters (only a multi-line field keeps tab and
+line breaks).
 """
 from __future__ import annotations
 
+import re
+
+from flask import request
 from flask_wtf import FlaskForm
+from werkzeug.datastructures import FileStorage
 from wtforms import BooleanField, Field, HiddenField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, Regexp
+from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, Regexp, StopValidation
 from wtforms.widgets import TextInput
 
 from best_app.extensions import db
@@ -18,18 +26,106 @@ from best_app.models import DEFAULT_ROLE, ROLES, USERNAME_PATTERN, User
 # PostgreSQL's integer; a larger id cannot exist, and must not reach a query (it would overflow).
 MAX_ID = 2**31 - 1
 
-
-def no_nul(value):
-    # PostgreSQL cannot store NUL in text and rejects any query containing one.
-    # A ValueError from a filter becomes an error on the field.
-    if isinstance(value, str) and "\x00" in value:
-        raise ValueError("This field must not contain NUL characters.")
-    return value
+# The C0 controls and DEL. PostgreSQL cannot store NUL at all; the others are
+# invisible, break the pages and logs that show the text, and no one types them.
+CONTROL_CHARACTERS = frozenset(map(chr, [*range(0x20), 0x7F]))
+# What `str.strip()` removes: the exact set, so that the OpenAPI patterns built
+# from it describe the trimmed value whatever regex dialect reads them. (U+3000
+# is the last whitespace character in Unicode.)
+WHITESPACE = frozenset(c for c in map(chr, range(0x3001)) if c.isspace())
 
 
 def strip(value):
-    value = no_nul(value)
+    """Trim leading and trailing whitespace (a filter of single-line text fields)."""
     return value.strip() if isinstance(value, str) else value
+
+
+def _character_class(characters, negate: bool = True) -> str:
+    """A regex character class of `characters`, as \\uXXXX escapes that Python and ECMA-262 read alike."""
+    codes = sorted(map(ord, characters))
+    ranges, start = [], None
+    for i, code in enumerate(codes):
+        start = code if start is None else start
+        if i + 1 == len(codes) or codes[i + 1] != code + 1:
+            ranges.append(f"\\u{start:04x}" if start == code else f"\\u{start:04x}-\\u{code:04x}")
+            start = None
+    return f"[{'^' if negate else ''}{''.join(ranges)}]"
+
+
+class TextOnly:
+    """Refuse input that is not text, such as a file part sent to a text field.
+
+    Bound to every field of every form, first, so that no later validator
+    (Length, Regexp) ever meets a file. The API sends JSON scalars, which its
+    type gate has already checked, so integers and booleans pass.
+    """
+
+    def __call__(self, form, field):
+        for value in getattr(field, "raw_data", None) or ():
+            if not isinstance(value, (str, int, bool)):
+                field.errors[:] = []  # this is the only thing worth saying (as Optional does)
+                raise StopValidation("Must be text, not a file." if isinstance(value, FileStorage)
+                                     else "Must be text.")
+
+
+class PlainText:
+    """Refuse control characters other than `allowed` (tab and line breaks in multi-line text)."""
+
+    def __init__(self, allowed: str = ""):
+        self.refused = CONTROL_CHARACTERS - set(allowed)
+        self._search = re.compile(_character_class(self.refused, negate=False)).search
+
+    def find(self, text: str) -> str | None:
+        """Why `text` breaks this rule, or None."""
+        found = self._search(text)
+        if found is None:
+            return None
+        return f"must not contain control characters; found U+{ord(found.group()):04X} at position {found.start() + 1}"
+
+    def __call__(self, form, field):
+        problem = self.find(field.data) if isinstance(field.data, str) else None
+        if problem is not None:
+            raise StopValidation(f"{problem[0].upper()}{problem[1:]}.")
+
+    def pattern(self, trimmed: bool) -> str:
+        """The JSON Schema pattern of the values this accepts; `trimmed` says that the
+        field strips whitespace first, so that a value as stored neither starts nor ends with it."""
+        inner = _character_class(self.refused)
+        if not trimmed:
+            return f"^{inner}*$"
+        edge = _character_class(self.refused | WHITESPACE)
+        return f"^(?:{edge}(?:{inner}*{edge})?)?$"
+
+
+TEXT_ONLY, SINGLE_LINE, MULTI_LINE = TextOnly(), PlainText(), PlainText("\t\n\r")
+
+
+def text_rules(field) -> list:
+    """The rules every field of its kind obeys, whatever the form: text only, and
+    for text typed by people (not hidden fields), no control characters."""
+    if isinstance(field, StringField) and not isinstance(field, HiddenField):
+        return [TEXT_ONLY, MULTI_LINE if isinstance(field, TextAreaField) else SINGLE_LINE]
+    return [TEXT_ONLY]
+
+
+class Form(FlaskForm):
+    """The base of every form: binds `text_rules` ahead of each field's own validators."""
+
+    class Meta:
+        def bind_field(self, form, unbound_field, options):
+            field = super().bind_field(form, unbound_field, options)
+            field.validators = [*text_rules(field), *field.validators]
+            return field
+
+        def wrap_formdata(self, form, formdata):
+            # Read from the request (neither None nor a MultiDict given), Flask-WTF would
+            # take a JSON body as the form's data; but it may be any JSON value, a list or
+            # nesting past the recursion limit. The pages post HTML forms; a JSON body
+            # counts as a form with no fields. (The API reads its own JSON: bodies.py.)
+            from_request = formdata is not None and not hasattr(formdata, "getlist")
+            if from_request and form.is_submitted() and request.is_json:
+                return request.form
+            return super().wrap_formdata(form, formdata)
 
 
 class UserRefField(Field):
@@ -80,7 +176,7 @@ class UserRefField(Field):
         return "" if raw is None else str(raw)
 
 
-class VersionedForm(FlaskForm):
+class VersionedForm(Form):
     # The row version the client last saw; a stale one means someone else saved first.
     version = HiddenField()
 
@@ -115,17 +211,17 @@ class CarForm(VersionedForm):
 
 class TaskForm(VersionedForm):
     title = StringField("Title", filters=[strip], validators=[DataRequired(), Length(min=1, max=200)])
-    description = TextAreaField("Description", filters=[no_nul], validators=[Optional(), Length(max=10_000)])
+    description = TextAreaField("Description", validators=[Optional(), Length(max=10_000)])
     done = BooleanField("Done")
     assignee_id = UserRefField("Assignee", validators=[Optional()])
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     login = StringField("Username or email", filters=[strip], validators=[DataRequired(), Length(max=254)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=256)])
 
 
-class TokenForm(FlaskForm):
+class TokenForm(Form):
     user_id = UserRefField("User", validators=[InputRequired(message="Choose whose token this is.")])
     name = StringField("Name", filters=[strip], validators=[Optional(), Length(max=100)])
 

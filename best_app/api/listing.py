@@ -10,20 +10,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from urllib.parse import urlencode
 
-from flask import current_app, request
+from flask import current_app, request, url_for
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import Boolean, DateTime, Integer, String, literal, or_, select, tuple_
 
 from best_app.api.problems import bad_parameter
-from best_app.api.resource import MAX_ID, Resource, storable
+from best_app.api.resource import MAX_ID, Resource
 from best_app.extensions import db
+from best_app.forms import SINGLE_LINE
 
 PAGE_PARAMS = ("limit", "cursor", "sort", "q")
 DEFAULT_LIMIT, MAX_LIMIT = 50, 500
 MAX_SEARCH = 200
 TRUE, FALSE = ("true", "1"), ("false", "0")
+TEXT_PATTERN = SINGLE_LINE.pattern(trimmed=False)  # what `q` and text filters accept
 
 
 @dataclass
@@ -44,9 +45,15 @@ def _serializer(resource: Resource) -> URLSafeSerializer:
     return URLSafeSerializer(current_app.config["SECRET_KEY"] or "", salt=f"cursor:{resource.name}")
 
 
-def _text(name: str, raw: str) -> str:
-    if not storable(raw):
-        raise bad_parameter(name, "must not contain NUL characters")
+def _text(name: str, raw: str, max_length: int | None = None) -> str:
+    # Nothing stored holds a control character (the forms refuse them), so a
+    # search or filter with one could only match nothing: refuse it, as the
+    # OpenAPI document says (TEXT_PATTERN).
+    problem = SINGLE_LINE.find(raw)
+    if problem is not None:
+        raise bad_parameter(name, problem)
+    if max_length is not None and len(raw) > max_length:
+        raise bad_parameter(name, f"must be at most {max_length} characters")
     return raw
 
 
@@ -67,7 +74,7 @@ def parse_filter(resource: Resource, name: str, raw: str):
         return _integer(name, raw, MAX_ID)
     if spec.enum is not None and raw not in spec.enum:
         raise bad_parameter(name, f"must be one of {', '.join(spec.enum)}")
-    return _text(name, raw)
+    return _text(name, raw, spec.max_length)
 
 
 def _cursor_value(resource: Resource, sort: str, value):
@@ -127,9 +134,7 @@ def parse_list_args(resource: Resource, fixed: dict | None = None) -> ListQuery:
         raise bad_parameter("sort", f"must be one of {', '.join(resource.sorts)}, with '-' for descending")
     query.sort, query.descending = sort_param.lstrip("-"), sort_param.startswith("-")
     if "q" in args:
-        query.q = _text("q", args["q"])
-        if len(query.q) > MAX_SEARCH:
-            raise bad_parameter("q", f"must be at most {MAX_SEARCH} characters")
+        query.q = _text("q", args["q"], MAX_SEARCH)
     for name in resource.filters:
         if name in args and name not in fixed:
             query.filters[name] = parse_filter(resource, name, args[name])
@@ -171,6 +176,11 @@ def fetch_page(resource: Resource, query: ListQuery) -> dict:
 
 
 def next_link(next_cursor: str) -> str:
+    """The Link header to the next page, as a reference relative to this host.
+
+    Never absolute: the host would come from the request's Host header, which
+    the client (or anyone in front of a cache) chooses.
+    """
     params = {name: value for name, value in request.args.items() if name != "cursor"}
     params["cursor"] = next_cursor
-    return f'<{request.base_url}?{urlencode(params)}>; rel="next"'
+    return f'<{url_for(request.endpoint, **request.view_args, **params)}>; rel="next"'

@@ -11,23 +11,30 @@ from sqlalchemy import Boolean, DateTime, Integer
 
 from best_app.api import bp
 from best_app.api.crud import RESOURCES
-from best_app.api.listing import DEFAULT_LIMIT, MAX_LIMIT, MAX_SEARCH
+from best_app.api.bodies import MAX_DEPTH
+from best_app.api.listing import DEFAULT_LIMIT, MAX_LIMIT, MAX_SEARCH, TEXT_PATTERN
 from best_app.api.resource import MAX_ID, FieldSpec, Resource
 
 PREFIX = "/api/v1"
 PROBLEMS = {
     304: "Not modified: the ETag in If-None-Match is current.",
-    400: "A bad query parameter (named in `parameter`), cursor or malformed JSON body.",
+    400: "A bad query parameter (named in `parameter`) or cursor; a body that is not JSON, nests arrays and "
+         f"objects more than {MAX_DEPTH} levels deep, or gives a key twice (named in `errors`).",
     401: "No valid bearer token (missing, unknown or revoked).",
     403: "The token's user is not an admin: it may only read.",
     404: "No such resource.",
     409: "A conflict: a username or email already taken (named in `errors`), or a user who still owns "
          "cars (counted in `dependents`).",
-    412: "If-Match names a version that is no longer current: nothing was written.",
+    412: "If-Match names a version that is no longer current: nothing was written. This is checked before "
+         "the body is validated.",
     413: "The body is larger than 64 KiB.",
     415: "The body is not sent as application/json.",
     422: "Invalid fields, named in `errors`; unknown fields and wrong JSON types included.",
 }
+
+
+TRIMMED = ("Leading and trailing whitespace is trimmed before validation; the pattern and lengths "
+           "describe the trimmed value.")
 
 
 def _nullable(schema: dict, nullable: bool) -> dict:
@@ -56,6 +63,10 @@ def input_schema(spec: FieldSpec) -> dict:
                        ("maxLength", spec.max_length), ("pattern", spec.pattern), ("format", spec.format)):
         if value is not None:
             schema[key] = value
+    if spec.not_pattern is not None:
+        schema["not"] = {"pattern": spec.not_pattern}
+    if spec.trimmed:
+        schema["description"] = TRIMMED
     if spec.nullable and "enum" not in schema:
         schema = _nullable(schema, True)
     return schema
@@ -105,21 +116,38 @@ def _query(name: str, schema: dict, description: str) -> dict:
     return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
 
 
+def filter_schema(spec: FieldSpec) -> dict:
+    """A filter takes any value the field could hold, untrimmed: one that does not
+    match simply finds nothing. Only control characters and excess length, which
+    nothing stored has, are refused."""
+    schema = {"type": spec.type}
+    if spec.type == "integer":
+        schema.update(minimum=1, maximum=MAX_ID)
+    elif spec.enum is not None:
+        schema["enum"] = list(spec.enum)
+    elif spec.type == "string":
+        schema["pattern"] = TEXT_PATTERN
+        if spec.max_length is not None:
+            schema["maxLength"] = spec.max_length
+    return schema
+
+
 def list_parameters(resource: Resource, fixed: str | None = None) -> list[dict]:
     sorts = [*resource.sorts, *(f"-{s}" for s in resource.sorts)]
     parameters = [
         _query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
                "Items per page."),
-        _query("cursor", {"type": "string"}, "The `next_cursor` of the previous page (same sort)."),
+        _query("cursor", {"type": "string", "minLength": 1},
+               "The `next_cursor` of the previous page (same sort). Only a cursor this list issued is "
+               "valid: any other is a 400."),
         _query("sort", {"type": "string", "enum": sorts, "default": "id"}, "Sort field; '-' for descending."),
-        _query("q", {"type": "string", "maxLength": MAX_SEARCH},
+        _query("q", {"type": "string", "maxLength": MAX_SEARCH, "pattern": TEXT_PATTERN},
                f"Case-insensitive substring search over {', '.join(resource.search)}."),
     ]
     for name in resource.filters:
         if name != fixed:
-            schema = {k: v for k, v in input_schema(resource.specs[name]).items() if k not in ("minLength",)}
-            schema["type"] = schema["type"][0] if isinstance(schema["type"], list) else schema["type"]
-            parameters.append(_query(name, schema, f"Only items whose {name} equals this."))
+            parameters.append(_query(name, filter_schema(resource.specs[name]),
+                                     f"Only items whose {name} equals this."))
     return parameters
 
 
@@ -140,7 +168,9 @@ def resource_paths(resource: Resource) -> dict:
     body = lambda schema: {"required": True, "content": _json(_ref(schema))}  # noqa: E731
     id_param = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
     if_match = {"name": "If-Match", "in": "header", "required": False, "schema": {"type": "string"},
-                "description": "The ETag you read; if the row changed since, 412 and nothing is written."}
+                "description": "The ETag you read; if the row changed since, 412 and nothing is written. "
+                               "It is checked before the body is validated, so a stale If-Match gets 412 "
+                               "even with an invalid body."}
     conflict = (409,) if name == "users" else ()
     write_errors = (400, 401, 403, 404, *conflict, 412, 413, 415, 422)
     delete = {"summary": f"Delete a {resource.singular}", "tags": [name], "parameters": [if_match],
@@ -233,7 +263,12 @@ def build_document() -> dict:
         "info": {"title": "best_app API", "version": "1",
                  "description": "Users, the cars they own and the tasks they work on. Errors are "
                                 "application/problem+json (RFC 9457). Lists use keyset pagination: follow "
-                                "`next_cursor` (or the Link header) until it is null."},
+                                "`next_cursor` (or the Link header, a reference relative to this server) "
+                                "until it is null.\n\nText fields are trimmed of leading and trailing "
+                                "whitespace, then validated: no text field may hold a control character "
+                                "(U+0000 to U+001F, U+007F), except that a multi-line field (a task's "
+                                "description) may hold tab, line feed and carriage return. A body must be "
+                                f"one JSON object, each key given once, nested at most {MAX_DEPTH} levels."},
         "security": [{"bearer": []}],
         "paths": paths,
         "components": components(),

@@ -9,15 +9,17 @@ classes: the form stays the one place input rules live.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 
+import email_validator
 from wtforms import BooleanField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Regexp
 
 from best_app.extensions import db
-from best_app.forms import MAX_ID, UserRefField  # MAX_ID: the largest id a column can hold
+from best_app.forms import MAX_ID, PlainText, UserRefField, strip  # MAX_ID: the largest id a column can hold
 
 
 def storable(text: str) -> bool:
@@ -30,6 +32,21 @@ def storable(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def _integral(value) -> bool:
+    if isinstance(value, float):
+        return value.is_integer()
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _any_case(word: str) -> str:
+    return "".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else re.escape(c) for c in word)
+
+
+# email-validator refuses addresses at these (".test", ".localhost", ...); JSON
+# Schema's "format": "email" allows them, so the document states it.
+SPECIAL_USE_DOMAINS = f"[@.](?:{'|'.join(map(_any_case, email_validator.SPECIAL_USE_DOMAIN_NAMES))})$"
 
 
 @dataclass(frozen=True)
@@ -45,6 +62,13 @@ class FieldSpec:
     max_length: int | None = None
     pattern: str | None = None
     format: str | None = None
+    trimmed: bool = False  # leading and trailing whitespace is removed before the rules apply
+    not_pattern: str | None = None  # values matching this are refused
+
+    def from_json(self, value):
+        """`value`, of this field's type, as the form takes it: JSON (and its Schema)
+        counts 7.0 as the integer 7, which the form reads as an int only."""
+        return int(value) if self.type == "integer" and isinstance(value, float) else value
 
     def type_error(self, value) -> str | None:
         """Why `value` is not of this field's JSON type, or None if it is."""
@@ -53,7 +77,7 @@ class FieldSpec:
         elif self.type == "boolean":
             ok = isinstance(value, bool)
         elif self.type == "integer":
-            ok = isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ID
+            ok = _integral(value) and 1 <= value <= MAX_ID
         else:
             if isinstance(value, str) and not storable(value):
                 return "Must not contain NUL characters or unpaired surrogates."
@@ -81,15 +105,24 @@ def field_spec(form_field) -> FieldSpec:
     if not isinstance(form_field, StringField):
         raise TypeError(f"no JSON type for {type(form_field).__name__}")
     rules = {"min_length": 1 if required else None}
+    plain_text = None
     for validator in validators:
         if isinstance(validator, Length):
             rules["min_length"] = max(validator.min, rules["min_length"] or 0) or None
             rules["max_length"] = validator.max if validator.max > 0 else None
         elif isinstance(validator, Regexp):
             rules["pattern"] = validator.regex.pattern
+        elif isinstance(validator, PlainText):
+            plain_text = validator
         elif isinstance(validator, Email):
             rules["format"] = "email"
-    return FieldSpec(name, "string", required=required, nullable=not required, **rules)
+            rules["not_pattern"] = SPECIAL_USE_DOMAINS
+    trimmed = strip in form_field.filters
+    if plain_text is not None and "pattern" not in rules:
+        # A field's own pattern (a username's) is narrower than the plain-text rule,
+        # and one pattern is all JSON Schema generators handle well.
+        rules["pattern"] = plain_text.pattern(trimmed)
+    return FieldSpec(name, "string", required=required, nullable=not required, trimmed=trimmed, **rules)
 
 
 @dataclass

@@ -140,3 +140,40 @@ def test_a_cursor_from_another_sort_or_resource_is_400(client, auth_headers):
     assert_problem(client.get(f"/api/v1/cars?sort=model&cursor={cursor}", headers=auth_headers), 400, "cursor")
     tampered = cursor[:-2] + ("AA" if not cursor.endswith("AA") else "BB")
     assert_problem(client.get(f"/api/v1/users?sort=name&cursor={tampered}", headers=auth_headers), 400, "cursor")
+
+
+def test_links_and_locations_do_not_echo_the_host_header(client, auth_headers):
+    bulk_users(3)
+    hostile = {**auth_headers, "Host": "evil.example", "X-Forwarded-Host": "evil.example"}
+    for url in ("/api/v1/users?limit=1&sort=-id", "/api/v1/users/1/cars?limit=1"):
+        response = client.get(url, headers=hostile)
+        assert response.status_code == 200
+    link = client.get("/api/v1/users?limit=1&sort=-id", headers=hostile).headers["Link"]
+    assert link.startswith("</api/v1/users?limit=1&sort=-id&cursor=") and "evil" not in link
+    response = client.post("/api/v1/tasks", json={"title": "t"}, headers=hostile)
+    assert response.status_code == 201 and response.headers["Location"] == f"/api/v1/tasks/{response.get_json()['id']}"
+    # The relative link, resolved against the request, is the next page.
+    next_page = client.get(link[1:link.index(">")], headers=auth_headers)
+    assert next_page.status_code == 200 and len(next_page.get_json()["items"]) == 1
+
+
+def test_a_scoped_list_links_to_itself(client, auth_headers):
+    owners = bulk_users(1)
+    bulk_cars(owners, 3)
+    link = client.get(f"/api/v1/users/{owners[0]}/cars?limit=1", headers=auth_headers).headers["Link"]
+    assert link.startswith(f"</api/v1/users/{owners[0]}/cars?limit=1&cursor=")
+
+
+@pytest.mark.parametrize("query,parameter", [
+    ("model=" + "x" * 101, "model"), ("model=a%07b", "model"), ("model=a%7Fb", "model"), ("q=a%0Ab", "q"),
+    ("q=%1B[31m", "q"), ("cursor=", "cursor"),
+])
+def test_text_parameters_follow_the_documented_rules(client, auth_headers, query, parameter):
+    assert assert_problem(client.get(f"/api/v1/cars?{query}", headers=auth_headers), 400)["parameter"] == parameter
+
+
+def test_text_filters_within_the_rules_are_accepted(client, auth_headers):
+    owners = bulk_users(1)
+    bulk_cars(owners, 1)
+    for query in ("model=" + "x" * 100, "model=", "model=%20Model%200", "q=%C3%A9t%C3%A9"):
+        assert client.get(f"/api/v1/cars?{query}", headers=auth_headers).status_code == 200, query

@@ -1,9 +1,12 @@
 """The OpenAPI document: valid, complete, and true to the code; the docs page works offline."""
 import re
 
+import pytest
+
 from openapi_spec_validator import validate
 
 from tests.api.conftest import assert_problem
+from tests.conftest import make_user
 
 
 def document(client) -> dict:
@@ -62,3 +65,60 @@ def test_the_docs_page_loads_only_local_assets(client):
 
 def test_the_problem_responses_are_problem_json(client):
     assert_problem(client.get("/api/v1/users"), 401)
+
+
+def list_parameter(spec: dict, path: str, name: str) -> dict:
+    return next(p for p in spec["paths"][path]["get"]["parameters"] if p["name"] == name)
+
+
+def test_query_parameters_state_what_is_refused(client):
+    spec = document(client)
+    assert list_parameter(spec, "/api/v1/cars", "cursor")["schema"]["minLength"] == 1
+    model = list_parameter(spec, "/api/v1/cars", "model")["schema"]
+    assert model["maxLength"] == 100
+    q = list_parameter(spec, "/api/v1/cars", "q")["schema"]
+    for schema in (model, q):
+        assert re.fullmatch(schema["pattern"], " any text, even padded ")
+        assert not re.fullmatch(schema["pattern"], "a\x07b") and not re.fullmatch(schema["pattern"], "a\nb")
+
+
+def test_body_rules_are_documented(client):
+    spec = document(client)
+    assert "412" in spec["paths"]["/api/v1/tasks/{id}"]["patch"]["responses"]
+    if_match = next(p for p in spec["paths"]["/api/v1/tasks/{id}"]["patch"]["parameters"] if p["name"] == "If-Match")
+    assert "before the body is validated" in if_match["description"]
+    problem400 = spec["components"]["responses"]["Problem400"]["description"]
+    assert "32 levels" in problem400 and "key twice" in problem400
+    assert "trimmed" in spec["info"]["description"] and "control character" in spec["info"]["description"]
+
+
+def conforms(schema: dict, value: str) -> bool:
+    """Whether `value` satisfies a string property's schema, reading patterns as
+    ECMA-262 does (`$` is the end of the string, unlike Python's re.search)."""
+    return (len(value) >= schema.get("minLength", 0) and len(value) <= schema.get("maxLength", len(value))
+            and ("pattern" not in schema or re.fullmatch(schema["pattern"], value) is not None)
+            and ("not" not in schema or re.search(schema["not"]["pattern"], value) is None))
+
+
+PROBES = ["plain", "tab\there", "line\nbreak", "crlf\r\nx", "bell\x07", "nul\x00", "del\x7f", "esc\x1b[0m",
+          "nel\x85x", "nbsp\xa0x", "  padded  ", "trailing\n", "\u3000wide", "Ωmega 🚗", "x\u2028y", "é" * 8]
+
+
+@pytest.mark.parametrize("resource,field", [("users", "username"), ("users", "name"), ("users", "password"),
+                                            ("cars", "model"), ("tasks", "title"), ("tasks", "description")])
+def test_the_input_schema_and_the_forms_agree(client, auth_headers, resource, field):
+    """What the schema calls valid is accepted; a control character the schema
+    refuses is refused on the field. (Other schema-invalid text may be accepted
+    after trimming: the field's description says so.)"""
+    title = resource[:-1].capitalize()
+    schema = document(client)["components"]["schemas"][f"{title}Input"]["properties"][field]
+    owner = make_user("owner")
+    for i, probe in enumerate(PROBES):
+        body = {"users": {"username": f"probe{i}", "email": f"probe{i}@example.com"},
+                "cars": {"model": "m", "owner_id": owner.id}, "tasks": {"title": "t"}}[resource]
+        body[field] = probe
+        response = client.post(f"/api/v1/{resource}", json=body, headers=auth_headers)
+        if conforms(schema, probe):
+            assert response.status_code == 201, (probe, response.get_json())
+        elif re.search("[\x00-\x1f\x7f]", probe.strip()):
+            assert field in assert_problem(response, 422)["errors"], probe

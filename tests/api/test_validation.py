@@ -4,7 +4,7 @@ import pytest
 from best_app.extensions import db
 from best_app.models import Car, Task, User
 from tests.api.conftest import assert_problem
-from tests.conftest import make_car, make_user
+from tests.conftest import make_car, make_task, make_user
 
 BAD_TYPES = [
     ("tasks", {"title": "t", "done": "yes"}, "done"),
@@ -86,3 +86,108 @@ def test_text_the_database_cannot_store_is_422_not_500(client, auth_headers):
     body = '{"title": "lone \\ud800 surrogate"}'
     response = client.post("/api/v1/tasks", data=body, headers=auth_headers, content_type="application/json")
     assert "title" in assert_problem(response, 422, "surrogate")["errors"]
+
+
+# --- hostile JSON --------------------------------------------------------------
+
+def write_targets(resource: str) -> list[tuple[str, str]]:
+    """(method, url) of every write that takes a body, on rows that exist."""
+    owner = make_user("owner")
+    row = {"users": owner, "cars": make_car(owner), "tasks": make_task("t", owner)}[resource]
+    return [("post", f"/api/v1/{resource}"), ("put", f"/api/v1/{resource}/{row.id}"),
+            ("patch", f"/api/v1/{resource}/{row.id}")]
+
+
+@pytest.mark.parametrize("shape", ["arrays", "objects"])
+@pytest.mark.parametrize("resource", ["users", "cars", "tasks"])
+def test_deeply_nested_json_is_400_saying_why(client, auth_headers, resource, shape):
+    nested = "[" * 1000 + "]" * 1000 if shape == "arrays" else '{"a":' * 1000 + "1" + "}" * 1000
+    for method, url in write_targets(resource):
+        response = getattr(client, method)(url, data=nested, headers=auth_headers, content_type="application/json")
+        assert_problem(response, 400, "nests arrays and objects more than 32 levels deep")
+
+
+def test_the_nesting_limit_is_32_levels(client, auth_headers):
+    def body(depth):  # the object itself is the first level
+        return '{"title": ' + "[" * (depth - 1) + "]" * (depth - 1) + "}"
+
+    assert_problem(client.post("/api/v1/tasks", data=body(33), headers=auth_headers,
+                               content_type="application/json"), 400, "32 levels")
+    # 32 levels reach the type check, which refuses a list as a title
+    assert_problem(client.post("/api/v1/tasks", data=body(32), headers=auth_headers,
+                               content_type="application/json"), 422, "title")
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting(client, auth_headers):
+    title = '\\" [{' * 30 + "\\\\"  # escaped quotes and a trailing backslash inside the string
+    body = '{"title": "' + title + '", "description": "' + "[" * 40 + '"}'
+    response = client.post("/api/v1/tasks", data=body, headers=auth_headers, content_type="application/json")
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["title"] == ('" [{' * 30 + "\\").strip()
+
+
+@pytest.mark.parametrize("raw,depth", [
+    (b"{}", 1), (b"[[1], {\"a\": [2]}]", 3), (b'"[[[[' + b"[" * 40 + b'"', 0),
+    (b'["\\"' + b"[" * 40 + b'"]', 1), (b"[" * 40, 33), (b'["' + b"[" * 40, 1),
+])
+def test_nesting_depth_scans_without_parsing(raw, depth):
+    from best_app.api.bodies import nesting_depth
+
+    # Bodies with no more brackets than the limit are not scanned at all (0).
+    found = nesting_depth(raw)
+    assert found == depth if raw.count(b"[") + raw.count(b"{") > 32 else found in (0, depth)
+
+
+def test_a_key_given_twice_is_400_naming_it(client, auth_headers):
+    body = '{"username": "zed", "email": "zed@example.com", "is_admin": false, "is_admin": true}'
+    response = client.post("/api/v1/users", data=body, headers=auth_headers, content_type="application/json")
+    problem = assert_problem(response, 400, "'is_admin'", "more than once")
+    assert list(problem["errors"]) == ["is_admin"]
+    assert db.session.scalar(db.select(User).where(User.username == "zed")) is None
+    user = make_user("amy")
+    response = client.patch(f"/api/v1/users/{user.id}", data='{"name": "A", "name": "B"}', headers=auth_headers,
+                            content_type="application/json")
+    assert_problem(response, 400, "'name'")
+    db.session.expire_all()
+    assert db.session.get(User, user.id).version == 1
+
+
+# --- control characters ----------------------------------------------------------
+
+SINGLE_LINE = [("users", "username"), ("users", "email"), ("users", "name"), ("users", "password"),
+               ("cars", "model"), ("tasks", "title")]
+
+
+def valid_body(resource: str) -> dict:
+    owner = db.session.scalar(db.select(User).where(User.username == "owner")) or make_user("owner")
+    return {"users": {"username": "newbie", "email": "newbie@example.com", "name": "Newton",
+                      "password": "long enough"},
+            "cars": {"model": "Fiat 500", "owner_id": owner.id},
+            "tasks": {"title": "Wash the car", "description": "Both sides"}}[resource]
+
+
+@pytest.mark.parametrize("character", ["\x01", "\x07", "\x1b", "\t", "\n", "\r", "\x1f", "\x7f"])
+@pytest.mark.parametrize("resource,field", SINGLE_LINE)
+def test_control_characters_in_single_line_fields_are_422_on_that_field(client, auth_headers, resource, field,
+                                                                        character):
+    body = valid_body(resource)
+    body[field] = body[field][:3] + character + body[field][3:]
+    problem = assert_problem(client.post(f"/api/v1/{resource}", json=body, headers=auth_headers), 422, field,
+                             f"U+{ord(character):04X}")
+    assert list(problem["errors"]) == [field]
+
+
+def test_the_description_keeps_tab_and_line_breaks_only(client, auth_headers):
+    text = "step 1\tcheck\r\nstep 2\n"
+    response = client.post("/api/v1/tasks", json={"title": "t", "description": text}, headers=auth_headers)
+    assert response.status_code == 201 and response.get_json()["description"] == text
+    for character in ("\x00", "\x07", "\x0b", "\x0c", "\x7f"):
+        problem = assert_problem(client.post("/api/v1/tasks", json={"title": "t", "description": f"a{character}"},
+                                             headers=auth_headers), 422, "description")
+        assert list(problem["errors"]) == ["description"]
+
+
+def test_an_integral_number_is_an_integer_as_json_schema_says(client, auth_headers):
+    owner = make_user("owner")
+    response = client.post("/api/v1/cars", json={"model": "m", "owner_id": float(owner.id)}, headers=auth_headers)
+    assert response.status_code == 201 and response.get_json()["owner_id"] == owner.id
