@@ -4,6 +4,7 @@ With no environment at all the app runs on the embedded default: a SQLite
 file in the instance folder and an in-process cache. Production sets
 DATABASE_URL (PostgreSQL), REDIS_URL and SECRET_KEY.
 """
+import ipaddress
 import logging
 import os
 from datetime import timedelta
@@ -43,6 +44,27 @@ def _bool(environ, name: str, default: bool) -> bool:
     if lowered in {"0", "false", "no", "off"}:
         return False
     raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def parse_networks(name: str, raw: str) -> tuple:
+    """A comma-separated list of addresses and networks (IPv4 or IPv6, CIDR or
+    bare address) as ip_network objects; errors name the setting."""
+    networks = []
+    for item in (part.strip() for part in raw.split(",")):
+        if not item:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(item))
+        except ValueError:
+            try:
+                # Host bits set, as in 10.0.0.1/8: refuse rather than guess
+                # whether the address or the prefix was the typo.
+                loose = ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ConfigError(f"{name} must list IP addresses or networks such as 10.0.0.0/8 or "
+                                  f"::1/128, got {item!r}") from None
+            raise ConfigError(f"{name}: {item!r} has host bits set; did you mean {loose}?") from None
+    return tuple(networks)
 
 
 def normalise_database_url(url: str) -> str:
@@ -108,6 +130,10 @@ class Config:
         self.LOG_LEVEL = level
         # Number of trusted proxies in front of the app (nginx: 1). 0 turns ProxyFix off.
         self.PROXY_FIX_HOPS = _int(env, "PROXY_FIX_HOPS", 0)
+        # Only requests from these addresses may set X-Forwarded-*; anyone else
+        # reaching a replica directly gets them stripped (best_app.proxies).
+        # Required when PROXY_FIX_HOPS > 0: the factory refuses to start without it.
+        self.TRUSTED_PROXIES = parse_networks("TRUSTED_PROXIES", env.get("TRUSTED_PROXIES", ""))
         self.SESSION_COOKIE_SECURE = _bool(env, "SESSION_COOKIE_SECURE", False)
         # An admin session ends this long after login (best_app.models.admin_session);
         # Flask refuses a session cookie signed longer ago than this too.

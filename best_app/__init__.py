@@ -89,12 +89,27 @@ def register_extensions(app: Flask) -> None:
         limiter.init_app(app)
         auth.init_app(app)
 
-    hops = app.config.get("PROXY_FIX_HOPS", 0)
-    if hops:
-        from werkzeug.middleware.proxy_fix import ProxyFix
+    register_proxy_fix(app)
 
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops,
-                                x_prefix=hops)
+
+def register_proxy_fix(app: Flask) -> None:
+    """Trust X-Forwarded-* for PROXY_FIX_HOPS hops, from TRUSTED_PROXIES only."""
+    hops = app.config.get("PROXY_FIX_HOPS", 0)
+    if not hops:
+        return
+    from best_app.proxies import TrustedProxyFix
+    from config import parse_networks
+
+    networks = app.config.get("TRUSTED_PROXIES") or ()
+    if isinstance(networks, str):
+        networks = parse_networks("TRUSTED_PROXIES", networks)
+    if not networks:
+        # Guessing would be wrong either way: trusting everyone lets any client
+        # claim any address, and trusting no one makes every client look like
+        # the proxy (one shared login throttle, http:// URLs behind HTTPS).
+        raise ConfigError(f"PROXY_FIX_HOPS is {hops} but TRUSTED_PROXIES is not set: list the proxies' "
+                          "addresses or networks (for example 127.0.0.1/32,::1/128), or set PROXY_FIX_HOPS=0")
+    app.wsgi_app = TrustedProxyFix(app.wsgi_app, networks, hops)
 
 
 def register_blueprints(app: Flask) -> None:

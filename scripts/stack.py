@@ -125,6 +125,8 @@ class Stack:
             "REDIS_URL": self.redis_url,
             "SECRET_KEY": self.secret_key,
             "PROXY_FIX_HOPS": "1",
+            # nginx reaches the replicas over loopback; nobody else may forward.
+            "TRUSTED_PROXIES": "127.0.0.1/32,::1/128",
             "WAITRESS_THREADS": str(self.threads),
             "LOG_LEVEL": "WARNING",
             "DB_WAIT_SECONDS": "30",

@@ -94,3 +94,30 @@ def test_bad_session_durations_name_the_setting(name, value):
     with pytest.raises(ConfigError) as excinfo:
         Config({"SECRET_KEY": "x", name: value})
     assert name in str(excinfo.value.code)
+
+
+def test_trusted_proxies_are_parsed_as_networks():
+    import ipaddress
+
+    config = Config({"SECRET_KEY": "x", "TRUSTED_PROXIES": " 127.0.0.1/32, ::1/128,10.1.2.3 ,fd00::/8"})
+    assert config.TRUSTED_PROXIES == tuple(ipaddress.ip_network(n) for n in
+                                           ("127.0.0.1/32", "::1/128", "10.1.2.3/32", "fd00::/8"))
+    assert Config({"SECRET_KEY": "x"}).TRUSTED_PROXIES == ()
+
+
+@pytest.mark.parametrize("value", ["nginx", "10.0.0.0/33", "10.0.0.1/8", "::1/129", "127.0.0.1/32;::1"])
+def test_bad_trusted_proxies_name_the_setting(value):
+    with pytest.raises(ConfigError) as excinfo:
+        Config({"SECRET_KEY": "x", "TRUSTED_PROXIES": value})
+    assert "TRUSTED_PROXIES" in str(excinfo.value.code)
+
+
+def test_proxy_fix_hops_without_trusted_proxies_is_one_clear_line_from_the_cli(tmp_path):
+    env = {"PATH": str(Path(sys.executable).parent), "FLASK_APP": "best_app", "HOME": str(tmp_path),
+           "INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "x", "PROXY_FIX_HOPS": "1"}
+    result = subprocess.run([sys.executable, "-m", "flask", "db", "current"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "TRUSTED_PROXIES" in lines[0], result.stderr
+
