@@ -111,6 +111,12 @@ class Config:
                 pool_recycle=_int(env, "DB_POOL_RECYCLE", 1800, minimum=1),
                 pool_timeout=_int(env, "DB_POOL_TIMEOUT", 10, minimum=1),
             )
+        if self.SQLALCHEMY_DATABASE_URI and self.SQLALCHEMY_DATABASE_URI.startswith("postgresql"):
+            # A database that is down or unreachable must fail a new connection
+            # quickly (503, a failing health check), not hold a request for the
+            # system's TCP timeout. libpq counts whole seconds, 1 meaning 2.
+            self.SQLALCHEMY_ENGINE_OPTIONS["connect_args"] = {
+                "connect_timeout": _int(env, "DB_CONNECT_TIMEOUT", 2, minimum=2)}
 
         redis_url = env.get("REDIS_URL")
         self.REDIS_URL = redis_url or None

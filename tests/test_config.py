@@ -121,3 +121,12 @@ def test_proxy_fix_hops_without_trusted_proxies_is_one_clear_line_from_the_cli(t
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "TRUSTED_PROXIES" in lines[0], result.stderr
 
+
+def test_postgres_connections_time_out_quickly():
+    config = Config({"SECRET_KEY": "x", "DATABASE_URL": "postgresql://db/app"})
+    assert config.SQLALCHEMY_ENGINE_OPTIONS["connect_args"] == {"connect_timeout": 2}
+    config = Config({"SECRET_KEY": "x", "DATABASE_URL": "postgresql://db/app", "DB_CONNECT_TIMEOUT": "5"})
+    assert config.SQLALCHEMY_ENGINE_OPTIONS["connect_args"] == {"connect_timeout": 5}
+    with pytest.raises(ConfigError) as excinfo:
+        Config({"SECRET_KEY": "x", "DATABASE_URL": "postgresql://db/app", "DB_CONNECT_TIMEOUT": "1"})
+    assert "DB_CONNECT_TIMEOUT" in str(excinfo.value.code)

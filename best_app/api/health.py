@@ -1,4 +1,10 @@
-"""GET /api/v1/health: is this replica able to serve? Public, and says nothing secret."""
+"""GET /api/v1/health: is this replica able to serve? Public, and says nothing secret.
+
+Each dependency is reported by name, so a 503 says which one is down. A down
+database answers within DB_CONNECT_TIMEOUT (a refused connection at once), not
+after the system's TCP timeout; failures are logged in one line, since an
+orchestrator polls this every few seconds throughout an outage.
+"""
 import logging
 
 from flask import jsonify
@@ -6,6 +12,8 @@ from sqlalchemy import text
 
 from best_app.api import bp
 from best_app.caching import ping
+from best_app.errors import (DATABASE_RETRY_AFTER_SECONDS, database_unavailable, rollback_quietly,
+                             summarise)
 from best_app.extensions import db
 
 log = logging.getLogger(__name__)
@@ -15,9 +23,11 @@ def _database_ok() -> bool:
     try:
         db.session.execute(text("SELECT 1"))
         return True
-    except Exception:
-        log.warning("database health check failed", exc_info=True)
-        db.session.rollback()
+    except Exception as error:
+        # An outage in one line; anything else (a bug) with its traceback.
+        log.warning("database health check failed: %s", summarise(error),
+                    exc_info=not database_unavailable(error))
+        rollback_quietly()
         return False
 
 
@@ -31,4 +41,6 @@ def health():
     response = jsonify({"status": "ok" if healthy else "fail", "checks": checks})
     response.status_code = 200 if healthy else 503
     response.headers["Cache-Control"] = "no-store"
+    if not healthy:
+        response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
     return response
