@@ -114,14 +114,17 @@ def flask(env: dict, *args: str) -> str:
 
 def write_cursors(database_url: str, users: int, path: str) -> None:
     """Every page boundary of GET /users?limit=50, from the API's own cursor encoder."""
+    from types import SimpleNamespace
+
     from best_app import create_app
-    from best_app.api.listing import encode_cursor
-    from best_app.api.users import USERS
+    from best_app.resources import REGISTRY
+    from best_app.resources.query import NEXT, ListQuery, encode_cursor
 
     app = create_app({"SECRET_KEY": SECRET, "SQLALCHEMY_DATABASE_URI": database_url})
     with app.app_context(), open(path, "w") as out:
         for last_id in range(1, users - 50):
-            out.write(encode_cursor(USERS, "id", {"id": last_id}) + "\n")
+            row = SimpleNamespace(id=last_id, _sort=last_id)
+            out.write(encode_cursor(REGISTRY["users"], ListQuery(), NEXT, row) + "\n")
 
 
 def main(argv=None) -> int:

@@ -209,7 +209,9 @@ def cached(namespace: str, key: str, load: Callable[[], Any], timeout: int | Non
     except Exception as error:  # any backend failure: serve from the database
         if _shared():
             _failed(error)
-        if not isinstance(error, CacheUnavailable):  # logged once per failure, not per request
+        if isinstance(error, CacheUntrusted):  # the database is down too, most likely: say so briefly
+            log.warning("cache not trusted for %s (%s); serving from the database", namespace, error)
+        elif not isinstance(error, CacheUnavailable):  # logged once per failure, not per request
             log.warning("cache read failed for %s; serving from the database", namespace, exc_info=True)
         value = load()
         return (None if value is None else prepare(value)), BYPASS

@@ -1,4 +1,4 @@
-"""The JSON API for scripts, under /api/v1. One module per resource.
+"""The JSON API for scripts, under /api/v1, for every resource in the registry.
 
 It authenticates with bearer tokens only and never reads the session
 cookie, so it needs no CSRF token and a browser cannot be tricked into
@@ -36,4 +36,4 @@ def require_token():
     return None
 
 
-from best_app.api import cars, health, openapi, tasks, users  # noqa: E402,F401  (routes register on import)
+from best_app.api import crud, health, openapi  # noqa: E402,F401  (routes register on import)

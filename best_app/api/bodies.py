@@ -19,7 +19,7 @@ from flask import request
 from werkzeug.datastructures import MultiDict
 
 from best_app.api.problems import ApiError, invalid
-from best_app.api.resource import Resource
+from best_app.resources import Resource
 
 
 # Our bodies are flat objects; this leaves room for any JSON a client could mean.

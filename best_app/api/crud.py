@@ -1,27 +1,29 @@
-"""The generic views every resource shares, and the registry of resources.
+"""The API's routes for every registered resource: list, create, get, patch, put, delete,
+and each reference's scoped list (/users/<id>/cars).
 
-`register(resource)` adds the standard routes (list, create, get, patch, put,
-delete) for a Resource; a resource module adds only what is special about it.
-Each request owns its transaction: one commit at the end, a rollback on any
-error. Reads go through best_app.caching, whose session hooks invalidate them
-after every commit, whichever path wrote.
+Everything here reads the resource declarations (best_app.resources); nothing
+names a resource. Each request owns its transaction: one commit at the end, a
+rollback on any error. Reads go through best_app.caching, whose session hooks
+invalidate them after every commit, whichever path wrote.
 """
 from __future__ import annotations
 
 from flask import Response, current_app, jsonify, request, url_for
 from sqlalchemy.exc import IntegrityError
-from werkzeug.http import quote_etag
 from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.http import quote_etag
 
 from best_app.api import bp
 from best_app.api.bodies import read_json_object, validate
-from best_app.api.listing import ListQuery, fetch_page, next_link, parse_list_args
-from best_app.api.problems import ApiError, bad_parameter
-from best_app.api.resource import MAX_ID, Resource
+from best_app.api.problems import ApiError, bad_parameter, invalid
 from best_app.caching import cached
 from best_app.extensions import db
-
-RESOURCES: dict[str, Resource] = {}
+from best_app.forms import MAX_ID
+from best_app.resources import REGISTRY, Resource
+from best_app.resources.counting import counts
+from best_app.resources.declaration import DELETE, DependentsRemain
+from best_app.resources.params import BadParameter, boolean
+from best_app.resources.query import ListQuery, fetch_page, parse_list_args
 
 
 def _cached_json(body: bytes | None, cache_status: str, etag: str | None = None, status: int = 200) -> Response:
@@ -41,21 +43,51 @@ def _encoded(data) -> bytes:
     return current_app.json.response(data).get_data()
 
 
+def list_args(resource: Resource, fixed: dict | None = None) -> ListQuery:
+    try:
+        return parse_list_args(resource, request.args, fixed=fixed)
+    except BadParameter as error:
+        raise bad_parameter(error.name, error.message) from None
+
+
+def page_links(page: dict) -> str:
+    """The Link header: references relative to this host, never absolute (the host
+    would come from the request's Host header, which the client chooses)."""
+    args = {name: value for name, value in request.args.items() if name != "cursor"}
+
+    def link(rel: str, cursor: str | None) -> str:
+        return f'<{url_for(request.endpoint, **request.view_args, **args, **({"cursor": cursor} if cursor else {}))}>; rel="{rel}"'
+
+    links = []
+    if page["prev_cursor"]:
+        links += [link("first", None), link("prev", page["prev_cursor"])]
+    if page["next_cursor"]:
+        links += [link("next", page["next_cursor"]), link("last", page["last_cursor"])]
+    return ", ".join(links)
+
+
 def list_response(resource: Resource, query: ListQuery, scope: str = "", exists=None) -> Response:
     """A cached page; `exists`, when given, says whether the scope's owner exists (else 404)."""
     def load():
         if exists is not None and not exists():
             return None
-        return fetch_page(resource, query)
+        page = fetch_page(resource, query)
+        return {**page.as_json(), "last_cursor": page.last_cursor}
 
-    page, status = cached(resource.name, f"list:{scope}:{query.cache_key()}", load,
-                          prepare=lambda page: (_encoded(page), page["next_cursor"]))
+    def prepare(page):
+        body = {name: value for name, value in page.items() if name != "last_cursor"}
+        return _encoded(body), page_links(page), body
+
+    page, status = cached(resource.table, f"list:{scope}:{query.cache_key()}", load, prepare=prepare)
     if page is None:
         raise ApiError(404, f"No such {scope.partition(':')[0] or resource.singular}.")
-    body, next_cursor = page
+    body, links, data = page
+    if query.count:
+        count, _ = cached(resource.table, f"count:{scope}:{query.count_key()}", lambda: counts(resource, query))
+        body = _encoded({**data, "count": count})
     response = _cached_json(body, status)
-    if next_cursor:
-        response.headers["Link"] = next_link(next_cursor)
+    if links:
+        response.headers["Link"] = links
     return response
 
 
@@ -67,20 +99,27 @@ def get_row(resource: Resource, id: int):
     return row
 
 
-def check_if_match(row) -> None:
+def check_if_match(resource: Resource, row) -> None:
     """A stale If-Match means the client edited an old copy: refuse before writing."""
     # Strong comparison (RFC 9110): a weak W/"n" never matches here.
     if request.if_match and not request.if_match.contains(str(row.version)):
-        raise ApiError(412, f"The {row.__tablename__[:-1]} changed since you read it (now version "
+        raise ApiError(412, f"The {resource.singular} changed since you read it (now version "
                             f"{row.version}); read it again and reapply your change.",
                        current_version=row.version)
 
 
-def item_response(resource: Resource, data: dict, status: int = 200):
+def item_response(data: dict, status: int = 200):
     response = jsonify(data)
     response.status_code = status
     response.set_etag(str(data["version"]))
     return response
+
+
+# The declarations' rules about who may do what to their own account (an
+# admin may not demote or delete themselves in the admin pages, where it would
+# lock them out mid-session) do not apply to tokens: a script acting on its own
+# user does so deliberately, and loses nothing it cannot get back.
+ACTOR = None
 
 
 def commit(resource: Resource, form=None, row=None) -> None:
@@ -105,6 +144,9 @@ def conflict(taken: dict[str, str]) -> ApiError:
 
 
 def save(resource: Resource, form, row):
+    problems = resource.edit_problems(row, form, ACTOR)
+    if problems:
+        raise invalid({name: [message] for name, message in problems.items()})
     taken = resource.conflicts(form, row)
     if taken:
         raise conflict(taken)
@@ -117,11 +159,19 @@ def save(resource: Resource, form, row):
 # --- the views ---------------------------------------------------------------
 
 def list_view(resource: Resource):
-    return list_response(resource, parse_list_args(resource))
+    return list_response(resource, list_args(resource))
+
+
+def scoped_list_view(resource: Resource, reference: str, parent: Resource, id: int):
+    query = list_args(resource, fixed={reference: id})
+    # An unknown parent is a 404 rather than an empty list. The page is cached in
+    # the resource's namespace, which deleting the parent invalidates too.
+    return list_response(resource, query, scope=f"{parent.singular}:{id}",
+                         exists=lambda: id <= MAX_ID and db.session.get(parent.model, id) is not None)
 
 
 def get_view(resource: Resource, id: int):
-    item, status = cached(resource.name, f"item:{id}", lambda: _load(resource, id),
+    item, status = cached(resource.table, f"item:{id}", lambda: _load(resource, id),
                           prepare=lambda data: (_encoded(data), str(data["version"])))
     if item is None:
         raise ApiError(404, f"No {resource.singular} with id {id}.")
@@ -141,7 +191,7 @@ def _load(resource: Resource, id: int) -> dict | None:
 def create_view(resource: Resource):
     form = validate(resource, read_json_object())
     data = save(resource, form, resource.model())
-    response = item_response(resource, data, 201)
+    response = item_response(data, 201)
     response.headers["Location"] = url_for(f"api.{resource.name}_get", id=data["id"])
     return response
 
@@ -149,33 +199,50 @@ def create_view(resource: Resource):
 def update_view(resource: Resource, id: int, full: bool):
     body = read_json_object()
     row = get_row(resource, id)
-    check_if_match(row)
+    check_if_match(resource, row)
     form = validate(resource, body, current=resource.writable_values(row), full=full)
-    return item_response(resource, save(resource, form, row))
+    return item_response(save(resource, form, row))
 
 
 def delete_view(resource: Resource, id: int):
-    params = {}
-    for name, raw in request.args.items():
-        if name not in resource.delete_params:
+    cascades = any(dependent.on_delete == DELETE for dependent in resource.dependents)
+    for name in request.args:
+        if not (cascades and name == "cascade"):
             raise bad_parameter(name, "unknown parameter")
-        params[name] = raw
+    try:
+        confirmed = boolean("cascade", request.args.get("cascade", "false"))
+    except BadParameter as error:
+        raise bad_parameter(error.name, error.message) from None
     row = get_row(resource, id)
-    check_if_match(row)
-    resource.delete(row, params)
+    check_if_match(resource, row)
+    refusal = resource.delete_refusal(row, ACTOR)
+    if refusal:
+        raise ApiError(409, refusal)
+    try:
+        resource.delete(row, confirmed=confirmed)
+    except DependentsRemain as remaining:
+        what = ", ".join(f"{count} {name}" for name, count in remaining.counts.items())
+        raise ApiError(409, f"The {resource.singular} {row.id} still has {what}; delete or reassign them first, "
+                            "or repeat with ?cascade=true to delete them too.", dependents=remaining.counts) from None
     commit(resource)
     return Response(status=204)
 
 
-def register(resource: Resource) -> Resource:
-    """Add the standard routes for `resource` to the API blueprint."""
-    RESOURCES[resource.name] = resource
-    base, item = f"/{resource.name}", f"/{resource.name}/<int:id>"
-    name = resource.name
+def register(resource: Resource) -> None:
+    """Add the standard routes for `resource`, and its scoped lists, to the API blueprint."""
+    base, item, name = f"/{resource.name}", f"/{resource.name}/<int:id>", resource.name
     bp.add_url_rule(base, f"{name}_list", lambda: list_view(resource), methods=["GET"])
     bp.add_url_rule(base, f"{name}_create", lambda: create_view(resource), methods=["POST"])
     bp.add_url_rule(item, f"{name}_get", lambda id: get_view(resource, id), methods=["GET"])
     bp.add_url_rule(item, f"{name}_patch", lambda id: update_view(resource, id, full=False), methods=["PATCH"])
     bp.add_url_rule(item, f"{name}_put", lambda id: update_view(resource, id, full=True), methods=["PUT"])
     bp.add_url_rule(item, f"{name}_delete", lambda id: delete_view(resource, id), methods=["DELETE"])
-    return resource
+    for reference, target in resource.relations.items():
+        parent = REGISTRY[target]
+        bp.add_url_rule(f"/{parent.name}/<int:id>/{name}", f"{parent.singular}_{name}",
+                        lambda id, reference=reference, parent=parent: scoped_list_view(resource, reference, parent, id),
+                        methods=["GET"])
+
+
+for _resource in REGISTRY.values():
+    register(_resource)

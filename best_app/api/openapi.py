@@ -1,8 +1,11 @@
 """The OpenAPI 3.1 document and the interactive docs page.
 
 The document is built from the declarations the code runs on: the resource
-registry (fields, filters, sorts, search) and the forms' fields (types,
-lengths, patterns, choices), so it cannot drift from what the API accepts.
+registry (fields, filters, sorts, search, references, unique fields, delete
+rules) and the forms' fields (types, lengths, patterns, choices), so it cannot
+drift from what the API accepts. It is written for client generators too:
+every operation has an operationId, every enum is a named component whose
+members have names (x-enum-varnames), and every failure is problem+json.
 """
 from __future__ import annotations
 
@@ -10,38 +13,79 @@ from flask import jsonify, render_template
 from sqlalchemy import Boolean, DateTime, Integer
 
 from best_app.api import bp
-from best_app.api.crud import RESOURCES
 from best_app.api.bodies import MAX_DEPTH
-from best_app.api.listing import DEFAULT_LIMIT, MAX_LIMIT, MAX_SEARCH, TEXT_PATTERN
-from best_app.api.resource import MAX_ID, FieldSpec, Resource
+from best_app.forms import MAX_ID
+from best_app.resources import REGISTRY, Resource
+from best_app.resources.declaration import DELETE
+from best_app.resources.fields import FieldSpec
+from best_app.resources.query import DEFAULT_LIMIT, MAX_LIMIT, MAX_SEARCH, PAGE_PARAMS
+from best_app.resources.params import TEXT_PATTERN
 
 PREFIX = "/api/v1"
 PROBLEMS = {
-    304: "Not modified: the ETag in If-None-Match is current.",
     400: "A bad query parameter (named in `parameter`) or cursor; a body that is not JSON, nests arrays and "
          f"objects more than {MAX_DEPTH} levels deep, or gives a key twice (named in `errors`).",
     401: "No valid bearer token (missing, unknown or revoked).",
     403: "The token's user is not an admin: it may only read.",
     404: "No such resource.",
-    409: "A conflict: a username or email already taken (named in `errors`), or a user who still owns "
-         "cars (counted in `dependents`).",
+    409: "A conflict: a unique field already taken (named in `errors`), rows that would go with a deletion "
+         "(counted in `dependents`), or a deletion the rules refuse.",
     412: "If-Match names a version that is no longer current: nothing was written. This is checked before "
          "the body is validated.",
     413: "The body is larger than 64 KiB.",
     415: "The body is not sent as application/json.",
     422: "Invalid fields, named in `errors`; unknown fields and wrong JSON types included.",
 }
-
-
 TRIMMED = ("Leading and trailing whitespace is trimmed before validation; the pattern and lengths "
            "describe the trimmed value.")
 
 
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict, media: str = "application/json") -> dict:
+    return {media: {"schema": schema}}
+
+
+def _varname(value: str) -> str:
+    return (value.lstrip("-") + ("_desc" if value.startswith("-") else "")).upper()
+
+
+def _enum(values, description: str) -> dict:
+    values = list(values)
+    return {"type": "string", "enum": values, "x-enum-varnames": [_varname(v) for v in values],
+            "description": description}
+
+
+def enum_name(resource: Resource, field: str) -> str:
+    return "".join(part.capitalize() for part in field.split("_"))
+
+
+def enum_schemas() -> dict:
+    """Every choice field as one named component (a user's Role), used by reads, writes and filters alike."""
+    schemas = {}
+    for resource in REGISTRY.values():
+        for name, spec in resource.specs.items():
+            if spec.enum is not None:
+                schemas[enum_name(resource, name)] = _enum(spec.enum, f"A {resource.singular}'s {name}.")
+        sorts = [*resource.sorts, *(f"-{s}" for s in resource.sorts)]
+        schemas[f"{resource.singular.capitalize()}Sort"] = _enum(sorts, "A sort field; '-' for descending.")
+    return schemas
+
+
 def _nullable(schema: dict, nullable: bool) -> dict:
-    return {**schema, "type": [schema["type"], "null"]} if nullable else schema
+    if not nullable:
+        return schema
+    if "$ref" in schema:
+        return {"oneOf": [schema, {"type": "null"}]}
+    return {**schema, "type": [schema["type"], "null"]}
 
 
 def column_schema(resource: Resource, name: str) -> dict:
+    spec = resource.specs.get(name)
+    if spec is not None and spec.enum is not None:
+        return _ref(enum_name(resource, name))
     column = resource.column(name)
     column_type = column.type
     if isinstance(column_type, Boolean):
@@ -55,29 +99,40 @@ def column_schema(resource: Resource, name: str) -> dict:
     return _nullable(schema, column.nullable)
 
 
-def input_schema(spec: FieldSpec) -> dict:
+def input_schema(resource: Resource, spec: FieldSpec) -> dict:
+    if spec.enum is not None:
+        return _ref(enum_name(resource, spec.name))
     schema = {"type": spec.type}
     if spec.type == "integer":
         schema.update(minimum=1, maximum=MAX_ID)
-    for key, value in (("enum", spec.enum and list(spec.enum)), ("minLength", spec.min_length),
-                       ("maxLength", spec.max_length), ("pattern", spec.pattern), ("format", spec.format)):
+    for key, value in (("minLength", spec.min_length), ("maxLength", spec.max_length), ("pattern", spec.pattern),
+                       ("format", spec.format)):
         if value is not None:
             schema[key] = value
     if spec.not_pattern is not None:
         schema["not"] = {"pattern": spec.not_pattern}
     if spec.trimmed:
         schema["description"] = TRIMMED
-    if spec.nullable and "enum" not in schema:
-        schema = _nullable(schema, True)
-    return schema
+    return _nullable(schema, spec.nullable)
+
+
+def count_schema() -> dict:
+    number = {"type": "object", "additionalProperties": False, "required": ["value", "exact", "estimated"],
+              "properties": {"value": {"type": "integer"}, "exact": {"type": "boolean"},
+                             "estimated": {"type": "boolean", "description": "The planner's estimate."}}}
+    return {"type": "object", "additionalProperties": False, "required": ["matching", "total"],
+            "description": "With count=true: how many items match (exact up to 10,000, else at least that) and "
+                           "how many there are (exact, or PostgreSQL's estimate on large tables).",
+            "properties": {"matching": number, "total": number}}
 
 
 def resource_schemas(resource: Resource) -> dict:
     title = resource.singular.capitalize()
-    properties = {name: input_schema(spec) for name, spec in resource.specs.items()}
+    properties = {name: input_schema(resource, spec) for name, spec in resource.specs.items()}
     for name in resource.write_only:
         properties[name]["writeOnly"] = True
     required = [name for name, spec in resource.specs.items() if spec.required]
+    cursor = {"type": ["string", "null"]}
     return {
         title: {"type": "object", "description": resource.description, "additionalProperties": False,
                 "required": list(resource.fields),
@@ -88,27 +143,18 @@ def resource_schemas(resource: Resource) -> dict:
                                          "take their defaults."},
         f"{title}Patch": {"type": "object", "additionalProperties": False, "properties": properties,
                           "description": "PATCH: only the fields to change."},
-        f"{title}Page": {"type": "object", "additionalProperties": False, "required": ["items", "next_cursor"],
-                         "properties": {"items": {"type": "array", "items": _ref(title)},
-                                        "next_cursor": {"type": ["string", "null"]}}},
+        f"{title}Page": {"type": "object", "additionalProperties": False,
+                         "required": ["items", "next_cursor", "prev_cursor"],
+                         "properties": {"items": {"type": "array", "items": _ref(title)}, "next_cursor": cursor,
+                                        "prev_cursor": cursor, "count": _ref("Count")}},
     }
-
-
-def _ref(name: str) -> dict:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _json(schema: dict, media: str = "application/json") -> dict:
-    return {media: {"schema": schema}}
 
 
 def _responses(ok: dict, *problems: int) -> dict:
     responses = dict(ok)
     for status in problems:
-        if status == 304:
-            responses["304"] = {"description": PROBLEMS[304]}
-        else:
-            responses[str(status)] = {"$ref": f"#/components/responses/Problem{status}"}
+        responses[str(status)] = {"$ref": f"#/components/responses/Problem{status}"}
+    responses["default"] = {"$ref": "#/components/responses/Problem"}
     return responses
 
 
@@ -116,112 +162,116 @@ def _query(name: str, schema: dict, description: str) -> dict:
     return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
 
 
-def filter_schema(spec: FieldSpec) -> dict:
-    """A filter takes any value the field could hold, untrimmed: one that does not
-    match simply finds nothing. Only control characters and excess length, which
-    nothing stored has, are refused."""
-    schema = {"type": spec.type}
-    if spec.type == "integer":
-        schema.update(minimum=1, maximum=MAX_ID)
-    elif spec.enum is not None:
-        schema["enum"] = list(spec.enum)
-    elif spec.type == "string":
-        schema["pattern"] = TEXT_PATTERN
-        if spec.max_length is not None:
-            schema["maxLength"] = spec.max_length
-    return schema
-
-
 def list_parameters(resource: Resource, fixed: str | None = None) -> list[dict]:
-    sorts = [*resource.sorts, *(f"-{s}" for s in resource.sorts)]
+    searched = list(resource.search) + [f"the {field.removesuffix('_id')}'s {', '.join(REGISTRY[target].search)}"
+                                        for field, target in resource.relations.items()
+                                        if field in resource.search_relations]
     parameters = [
         _query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
                "Items per page."),
         _query("cursor", {"type": "string", "minLength": 1},
-               "The `next_cursor` of the previous page (same sort). Only a cursor this list issued is "
-               "valid: any other is a 400."),
-        _query("sort", {"type": "string", "enum": sorts, "default": "id"}, "Sort field; '-' for descending."),
+               "`next_cursor` or `prev_cursor` of a page of this list (same sort), or the Link header's "
+               "rel=last. Only a cursor this list issued is valid: any other is a 400."),
+        _query("sort", _ref(f"{resource.singular.capitalize()}Sort"), "Sort field; '-' for descending."),
         _query("q", {"type": "string", "maxLength": MAX_SEARCH, "pattern": TEXT_PATTERN},
-               f"Case-insensitive substring search over {', '.join(resource.search)}."),
+               f"Case-insensitive substring search over {'; '.join(searched)}."),
+        _query("count", {"type": "boolean", "default": False}, "Add `count` to the page."),
     ]
-    for name in resource.filters:
+    for name, filter_ in resource.filters.items():
         if name != fixed:
-            parameters.append(_query(name, filter_schema(resource.specs[name]),
-                                     f"Only items whose {name} equals this."))
+            schema = filter_.schema()
+            spec = resource.specs.get(name)
+            if spec is not None and spec.enum is not None:
+                schema = _ref(enum_name(resource, name))
+            parameters.append(_query(name, schema, filter_.describe()))
+    assert not set(PAGE_PARAMS) & set(resource.filters), "a filter may not shadow a paging parameter"
     return parameters
 
 
-def list_operation(resource: Resource, summary: str, fixed: str | None = None) -> dict:
+def list_operation(resource: Resource, operation_id: str, summary: str, fixed: str | None = None) -> dict:
     title = resource.singular.capitalize()
-    link = {"Link": {"description": 'The next page: <url>; rel="next".', "schema": {"type": "string"}},
-            "X-Cache": {"$ref": "#/components/headers/X-Cache"}}
-    return {"summary": summary, "tags": [resource.name], "parameters": list_parameters(resource, fixed),
-            "responses": _responses({"200": {"description": "A page of items.", "headers": link,
+    headers = {"Link": {"description": 'Other pages, as references relative to this server: rel="next", '
+                                       '"prev", "first" and "last".', "schema": {"type": "string"}},
+               "X-Cache": {"$ref": "#/components/headers/X-Cache"}}
+    return {"operationId": operation_id, "summary": summary, "tags": [resource.name],
+            "parameters": list_parameters(resource, fixed),
+            "responses": _responses({"200": {"description": "A page of items.", "headers": headers,
                                              "content": _json(_ref(f"{title}Page"))}},
                                     400, 401, *((404,) if fixed else ()))}
 
 
 def resource_paths(resource: Resource) -> dict:
-    title, name = resource.singular.capitalize(), resource.name
-    item = {"description": f"The {resource.singular}.", "content": _json(_ref(title)),
-            "headers": {"ETag": {"$ref": "#/components/headers/ETag"}}}
+    title, name, one = resource.singular.capitalize(), resource.name, resource.singular
+    etag = {"ETag": {"$ref": "#/components/headers/ETag"}}
+    item = {"description": f"The {one}.", "content": _json(_ref(title)), "headers": etag}
     body = lambda schema: {"required": True, "content": _json(_ref(schema))}  # noqa: E731
     id_param = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
     if_match = {"name": "If-Match", "in": "header", "required": False, "schema": {"type": "string"},
                 "description": "The ETag you read; if the row changed since, 412 and nothing is written. "
                                "It is checked before the body is validated, so a stale If-Match gets 412 "
                                "even with an invalid body."}
-    conflict = (409,) if name == "users" else ()
+    conflict = (409,) if resource.unique else ()
     write_errors = (400, 401, 403, 404, *conflict, 412, 413, 415, 422)
-    delete = {"summary": f"Delete a {resource.singular}", "tags": [name], "parameters": [if_match],
-              "responses": _responses({"204": {"description": "Deleted."}}, 400, 401, 403, 404, *conflict, 412)}
-    if resource.delete_params:
-        delete["parameters"].append(_query("cascade", {"type": "string", "enum": ["true", "false"]},
-                                           "Also delete the user's cars, in the same transaction."))
-        delete["description"] = "A user who still owns cars: 409 unless cascade=true. Their tasks are unassigned."
-    return {
+    cascades = [d.resource for d in resource.dependents if d.on_delete == DELETE]
+    delete_conflict = (409,) if cascades else ()
+    delete = {"operationId": f"delete_{one}", "summary": f"Delete a {one}", "tags": [name], "parameters": [if_match],
+              "responses": _responses({"204": {"description": "Deleted."}}, 400, 401, 403, 404, *delete_conflict, 412)}
+    if cascades:
+        delete["parameters"].append(_query("cascade", {"type": "boolean", "default": False},
+                                           f"Also delete the {one}'s {', '.join(cascades)}, in the same transaction."))
+        delete["description"] = f"A {one} that still has {', '.join(cascades)}: 409 unless cascade=true."
+    paths = {
         f"{PREFIX}/{name}": {
-            "get": list_operation(resource, f"List {name}"),
-            "post": {"summary": f"Create a {resource.singular}", "tags": [name], "requestBody": body(f"{title}Input"),
-                     "responses": _responses({"201": {**item, "headers": {
-                         **item["headers"], "Location": {"schema": {"type": "string"}}}}},
-                         400, 401, 403, *conflict, 413, 415, 422)},
+            "get": list_operation(resource, f"list_{name}", f"List {name}"),
+            "post": {"operationId": f"create_{one}", "summary": f"Create a {one}", "tags": [name],
+                     "requestBody": body(f"{title}Input"),
+                     "responses": _responses({"201": {**item, "headers": {**etag, "Location": {
+                         "required": True, "description": "The new item's URL, relative to this server.",
+                         "schema": {"type": "string"}}}}}, 400, 401, 403, *conflict, 413, 415, 422)},
         },
         f"{PREFIX}/{name}/{{id}}": {
             "parameters": [id_param],
-            "get": {"summary": f"Get a {resource.singular}", "tags": [name],
+            "get": {"operationId": f"get_{one}", "summary": f"Get a {one}", "tags": [name],
                     "parameters": [{"name": "If-None-Match", "in": "header", "required": False,
                                     "schema": {"type": "string"}}],
                     "responses": _responses({"200": {**item, "headers": {
-                        **item["headers"], "X-Cache": {"$ref": "#/components/headers/X-Cache"}}}}, 304, 401, 404)},
-            "patch": {"summary": f"Change some fields of a {resource.singular}", "tags": [name],
+                        **etag, "X-Cache": {"$ref": "#/components/headers/X-Cache"}}},
+                        "304": {"description": "Not modified: the ETag in If-None-Match is current."}}, 401, 404)},
+            "patch": {"operationId": f"update_{one}", "summary": f"Change some fields of a {one}", "tags": [name],
                       "parameters": [if_match], "requestBody": body(f"{title}Patch"),
                       "responses": _responses({"200": item}, *write_errors)},
-            "put": {"summary": f"Replace a {resource.singular}", "tags": [name], "parameters": [if_match],
-                    "requestBody": body(f"{title}Input"), "responses": _responses({"200": item}, *write_errors)},
+            "put": {"operationId": f"replace_{one}", "summary": f"Replace a {one}", "tags": [name],
+                    "parameters": [if_match], "requestBody": body(f"{title}Input"),
+                    "responses": _responses({"200": item}, *write_errors)},
             "delete": delete,
         },
     }
+    for field, target in resource.relations.items():
+        parent = REGISTRY[target]
+        operation = list_operation(resource, f"list_{parent.singular}_{name}", f"List a {parent.singular}'s {name}",
+                                   fixed=field)
+        paths[f"{PREFIX}/{parent.name}/{{id}}/{name}"] = {"parameters": [id_param], "get": operation}
+    return paths
 
 
-def extra_paths() -> dict:
-    users_id = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
-    scoped = {}
-    for resource, field in ((RESOURCES["cars"], "owner_id"), (RESOURCES["tasks"], "assignee_id")):
-        operation = list_operation(resource, f"List a user's {resource.name}", fixed=field)
-        scoped[f"{PREFIX}/users/{{id}}/{resource.name}"] = {"parameters": [users_id], "get": operation}
-    health = {"type": "object", "properties": {"status": {"enum": ["ok", "fail"]},
+def meta_paths() -> dict:
+    health = {"type": "object", "properties": {"status": {"type": "string", "enum": ["ok", "fail"],
+                                                          "x-enum-varnames": ["OK", "FAIL"]},
                                                "checks": {"type": "object"}}}
     public = {"security": [], "tags": ["meta"]}
     return {
-        **scoped,
-        f"{PREFIX}/health": {"get": {**public, "summary": "Can this replica serve?", "responses": {
-            "200": {"description": "Healthy.", "content": _json(health)},
-            "503": {"description": "The database or the cache is down.", "content": _json(health)}}}},
-        f"{PREFIX}/openapi.json": {"get": {**public, "summary": "This document", "responses": {
-            "200": {"description": "OpenAPI 3.1.", "content": _json({"type": "object"})}}}},
-        "/api/docs": {"get": {**public, "summary": "Interactive documentation (Swagger UI)", "responses": {
-            "200": {"description": "An HTML page.", "content": {"text/html": {"schema": {"type": "string"}}}}}}},
+        f"{PREFIX}/health": {"get": {**public, "operationId": "health", "summary": "Can this replica serve?",
+                                     "responses": {
+                                         "200": {"description": "Healthy.", "content": _json(health)},
+                                         "503": {"description": "A dependency is down (named in `checks`).",
+                                                 "content": _json(health)}}}},
+        f"{PREFIX}/openapi.json": {"get": {**public, "operationId": "openapi_document", "summary": "This document",
+                                           "responses": {"200": {"description": "OpenAPI 3.1.",
+                                                                 "content": _json({"type": "object"})}}}},
+        "/api/docs": {"get": {**public, "operationId": "api_docs",
+                              "summary": "Interactive documentation (Swagger UI)", "responses": {
+                                  "200": {"description": "An HTML page.",
+                                          "content": {"text/html": {"schema": {"type": "string"}}}}}}},
     }
 
 
@@ -232,20 +282,21 @@ def components() -> dict:
         "errors": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
         "dependents": {"type": "object", "additionalProperties": {"type": "integer"}},
         "current_version": {"type": "integer"}}}
-    schemas = {"Problem": problem}
-    for resource in RESOURCES.values():
+    schemas = {"Problem": problem, "Count": count_schema(), **enum_schemas()}
+    for resource in REGISTRY.values():
         schemas.update(resource_schemas(resource))
-    responses = {}
-    for status, description in PROBLEMS.items():
-        if status != 304:
-            responses[f"Problem{status}"] = {"description": description,
-                                             "content": _json(_ref("Problem"), "application/problem+json")}
-    responses["Problem401"]["headers"] = {"WWW-Authenticate": {"schema": {"type": "string"}}}
+    problem_json = _json(_ref("Problem"), "application/problem+json")
+    responses = {f"Problem{status}": {"description": description, "content": problem_json}
+                 for status, description in PROBLEMS.items()}
+    responses["Problem"] = {"description": "Any other failure (405, 500, and the proxy's 502, 503 and 504), "
+                                           "also as problem+json.", "content": problem_json}
+    responses["Problem401"]["headers"] = {"WWW-Authenticate": {"required": True, "schema": {"type": "string"}}}
     return {
         "schemas": schemas,
         "responses": responses,
-        "headers": {"ETag": {"description": "The row's version, quoted.", "schema": {"type": "string"}},
-                    "X-Cache": {"description": "HIT, MISS or BYPASS (cache down).",
+        "headers": {"ETag": {"description": "The row's version, quoted.", "required": True,
+                             "schema": {"type": "string"}},
+                    "X-Cache": {"description": "HIT, MISS or BYPASS (cache down).", "required": True,
                                 "schema": {"type": "string", "enum": ["HIT", "MISS", "BYPASS"]}}},
         "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
                                        "description": "A token from `flask tokens create`. Any token may "
@@ -255,20 +306,23 @@ def components() -> dict:
 
 def build_document() -> dict:
     paths = {}
-    for resource in RESOURCES.values():
+    for resource in REGISTRY.values():
         paths.update(resource_paths(resource))
-    paths.update(extra_paths())
+    paths.update(meta_paths())
+    tags = [{"name": resource.name, "description": resource.description} for resource in REGISTRY.values()]
     return {
         "openapi": "3.1.0",
         "info": {"title": "best_app API", "version": "1",
                  "description": "Users, the cars they own and the tasks they work on. Errors are "
                                 "application/problem+json (RFC 9457). Lists use keyset pagination: follow "
-                                "`next_cursor` (or the Link header, a reference relative to this server) "
+                                "`next_cursor` (or the Link header, references relative to this server) "
                                 "until it is null.\n\nText fields are trimmed of leading and trailing "
                                 "whitespace, then validated: no text field may hold a control character "
                                 "(U+0000 to U+001F, U+007F), except that a multi-line field (a task's "
                                 "description) may hold tab, line feed and carriage return. A body must be "
                                 f"one JSON object, each key given once, nested at most {MAX_DEPTH} levels."},
+        "servers": [{"url": "/", "description": "This server (paths include /api/v1)."}],
+        "tags": [*tags, {"name": "meta", "description": "Health, this document and its interactive page."}],
         "security": [{"bearer": []}],
         "paths": paths,
         "components": components(),

@@ -1,5 +1,5 @@
 """Create, read, patch, put and delete, for every resource."""
-from datetime import datetime, timezone
+from datetime import datetime
 
 import pytest
 

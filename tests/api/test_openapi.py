@@ -37,7 +37,9 @@ def test_the_document_follows_the_forms_and_the_registry(client):
     user_input = schemas["UserInput"]
     assert set(user_input["required"]) == {"username", "email"}
     assert user_input["properties"]["username"]["maxLength"] == 64
-    assert user_input["properties"]["role"]["enum"] == ["student", "teacher", "employee"]
+    assert user_input["properties"]["role"] == {"$ref": "#/components/schemas/Role"}
+    assert schemas["User"]["properties"]["role"] == {"$ref": "#/components/schemas/Role"}
+    assert schemas["Role"]["enum"] == ["student", "teacher", "employee"]
     assert user_input["properties"]["password"]["writeOnly"] is True
     assert "password" not in schemas["User"]["properties"] and "password_hash" not in schemas["User"]["properties"]
     assert schemas["TaskInput"]["properties"]["done"]["type"] == "boolean"

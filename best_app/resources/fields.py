@@ -1,24 +1,19 @@
-"""What the API knows about a resource, in one declaration per resource.
+"""Fields as JSON sees them, derived from the forms.
 
-A `Resource` names the model, the form that validates it, the fields the API
-returns and accepts, and the filters, sorts and search columns of its list.
-The generic views (crud.py, listing.py), the body checks (bodies.py) and the
-OpenAPI document (openapi.py) all read these declarations, so a resource is
-described once. The JSON types of writable fields come from the form's field
-classes: the form stays the one place input rules live.
+The forms (best_app.forms) hold every input rule. A FieldSpec is the JSON
+view of one form field (type, nullability, lengths, pattern, choices) that
+the API's type gate (best_app.api.bodies), the list filters and the OpenAPI
+document read, so none of them restates a rule.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
-from functools import cached_property
 
 import email_validator
 from wtforms import BooleanField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Regexp
 
-from best_app.extensions import db
 from best_app.forms import MAX_ID, PlainText, UserRefField, strip  # MAX_ID: the largest id a column can hold
 
 
@@ -123,62 +118,3 @@ def field_spec(form_field) -> FieldSpec:
         # and one pattern is all JSON Schema generators handle well.
         rules["pattern"] = plain_text.pattern(trimmed)
     return FieldSpec(name, "string", required=required, nullable=not required, trimmed=trimmed, **rules)
-
-
-@dataclass
-class Resource:
-    name: str  # URL segment and cache namespace
-    model: type
-    form: type
-    fields: tuple[str, ...]  # returned, in this order
-    writable: tuple[str, ...]
-    write_only: tuple[str, ...] = ()
-    filters: tuple[str, ...] = ()  # exact-match filters on writable fields
-    sorts: tuple[str, ...] = ("id",)
-    search: tuple[str, ...] = ()
-    delete_params: tuple[str, ...] = ()
-    description: str = ""
-
-    @property
-    def singular(self) -> str:
-        return self.name[:-1]
-
-    @cached_property
-    def specs(self) -> dict[str, FieldSpec]:
-        """Writable field name -> FieldSpec, read from the form (needs an app context)."""
-        form = self.form(formdata=None, meta={"csrf": False})
-        return {name: field_spec(form[name]) for name in self.writable}
-
-    def column(self, name: str):
-        return self.model.__table__.c[name]
-
-    def serialize(self, obj) -> dict:
-        data = {}
-        for name in self.fields:
-            value = getattr(obj, name)
-            data[name] = value.isoformat() if isinstance(value, datetime) else value
-        return data
-
-    def writable_values(self, obj) -> dict:
-        """The current values of the writable fields, as a PATCH starts from."""
-        current = self.serialize(obj)
-        return {name: current[name] for name in self.writable if name not in self.write_only}
-
-    def apply(self, obj, form) -> None:
-        """Copy validated form data onto the model."""
-        for name in self.writable:
-            if name in self.write_only:
-                continue
-            value = form[name].data
-            if value is None or value == "":
-                # An omitted or empty optional string: NULL where the column
-                # allows it, else the empty string the admin pages store too.
-                value = None if self.column(name).nullable else ""
-            setattr(obj, name, value)
-
-    def conflicts(self, form, obj) -> dict[str, str]:
-        """Fields whose values another row already holds (409), as field -> message."""
-        return {}
-
-    def delete(self, obj, params: dict) -> None:
-        db.session.delete(obj)

@@ -1,0 +1,61 @@
+"""How many rows a list holds, without an unbounded COUNT(*) on a hot path.
+
+- Matching rows (a search or filters): counted up to BOUND; past it, "more
+  than 10,000". Counting stops at the bound, so a common term costs what
+  reading BOUND index entries costs.
+- All rows: exact while the table is small; on PostgreSQL, once the
+  planner's statistics say it holds more than ESTIMATE_ABOVE rows, its
+  estimate (pg_class.reltuples, kept by ANALYZE and autovacuum), marked as
+  such. SQLite has no statistics and is always counted.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, text
+
+from best_app.extensions import db
+from best_app.resources.declaration import Resource
+from best_app.resources.query import ListQuery, narrow
+
+BOUND = 10_000
+ESTIMATE_ABOVE = 100_000
+
+
+@dataclass(frozen=True)
+class Count:
+    value: int
+    exact: bool = True
+    estimated: bool = False  # the planner's estimate rather than a count
+
+    def as_json(self) -> dict:
+        return {"value": self.value, "exact": self.exact, "estimated": self.estimated}
+
+    def words(self) -> str:
+        if self.estimated:
+            return f"about {self.value:,}"
+        return f"{self.value:,}" if self.exact else f"more than {self.value:,}"
+
+
+def count_all(resource: Resource) -> Count:
+    if db.engine.dialect.name == "postgresql":
+        estimate = db.session.scalar(text("SELECT reltuples::bigint FROM pg_class WHERE oid = CAST(:t AS regclass)"),
+                                     {"t": resource.table})
+        if estimate is not None and estimate > ESTIMATE_ABOVE:
+            return Count(int(estimate), exact=False, estimated=True)
+    return Count(db.session.scalar(select(func.count()).select_from(resource.model)) or 0)
+
+
+def count_matching(resource: Resource, query: ListQuery) -> Count:
+    if not query.narrowed:
+        return count_all(resource)
+    capped = narrow(resource, select(resource.column("id")), query).limit(BOUND + 1).subquery()
+    found = db.session.scalar(select(func.count()).select_from(capped)) or 0
+    return Count(BOUND, exact=False) if found > BOUND else Count(found)
+
+
+def counts(resource: Resource, query: ListQuery) -> dict:
+    """{"matching": ..., "total": ...} as plain data, for the API and the admin pages."""
+    total = count_all(resource)
+    matching = count_matching(resource, query) if query.narrowed else total
+    return {"matching": matching.as_json(), "total": total.as_json()}
