@@ -155,8 +155,8 @@ class UserRefField(Field):
             self.user = db.session.get(User, value) if 0 < value <= MAX_ID else None
         elif isinstance(value, str):
             text = value.strip()
-            # A username wins over an id: "2024" may be somebody's username.
-            self.user = db.session.scalar(db.select(User).where(User.username == text))
+            # A username (in any case) wins over an id: "2024" may be somebody's username.
+            self.user = db.session.scalar(db.select(User).where(db.func.lower(User.username) == text.lower()))
             if self.user is None and text.isascii() and text.isdigit() and 0 < int(text) <= MAX_ID:
                 self.user = db.session.get(User, int(text))
         else:

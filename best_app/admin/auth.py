@@ -70,8 +70,9 @@ def _failed(response) -> bool:
 def _find_user(login: str) -> User | None:
     if "\x00" in login:
         return None
+    # Usernames and emails are unique whatever their case, and a username has no "@".
     return db.session.scalar(select(User).where(
-        or_(User.username == login, func.lower(User.email) == login.lower())).limit(1))
+        or_(func.lower(User.username) == login.lower(), func.lower(User.email) == login.lower())).limit(1))
 
 
 @bp.route("/login", methods=["GET", "POST"])

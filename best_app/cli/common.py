@@ -15,7 +15,7 @@ def fail(message: str):
 def find_user(identifier: str) -> User:
     """A user by id, username or email, or a clean failure."""
     # In this order, so that a username made of digits is not mistaken for an id.
-    user = (db.session.scalar(select(User).where(User.username == identifier))
+    user = (db.session.scalar(select(User).where(func.lower(User.username) == identifier.lower()))
             or db.session.scalar(select(User).where(func.lower(User.email) == identifier.lower())))
     if user is None and identifier.isascii() and identifier.isdigit() and len(identifier) < 10:
         user = db.session.get(User, int(identifier))

@@ -27,12 +27,15 @@ class User(UserMixin, TimestampMixin, VersionedMixin, db.Model):
     __table_args__ = (
         CheckConstraint("role IN ('student', 'teacher', 'employee')", name="role"),
         Index("ix_users_name_id", "name", "id"),
+        # Sorting by username and the pickers' prefix look-up read this index;
+        # uniqueness (any case) is the lower(username) index below.
+        Index("ix_users_username_id", "username", "id"),
         Index("ix_users_created_at_id", "created_at", "id"),
         Index("ix_users_updated_at_id", "updated_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    username: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    username: Mapped[str] = mapped_column(String(64), nullable=False)
     email: Mapped[str] = mapped_column(String(254), nullable=False)
     name: Mapped[str] = mapped_column(String(120), nullable=False, default="", server_default="")
     role: Mapped[str] = mapped_column(
@@ -66,10 +69,10 @@ class User(UserMixin, TimestampMixin, VersionedMixin, db.Model):
 
     @classmethod
     def taken_fields(cls, username: str | None, email: str | None, exclude_id: int | None = None) -> dict:
-        """Which of username/email another user already has, as field -> message."""
+        """Which of username/email another user already has (in any case), as field -> message."""
         clauses = []
         if username:
-            clauses.append(cls.username == username)
+            clauses.append(func.lower(cls.username) == username.lower())
         if email:
             clauses.append(func.lower(cls.email) == email.lower())
         if not clauses:
@@ -79,7 +82,7 @@ class User(UserMixin, TimestampMixin, VersionedMixin, db.Model):
             query = query.where(cls.id != exclude_id)
         taken = {}
         for other_username, other_email in db.session.execute(query.limit(2)):
-            if username and other_username == username:
+            if username and other_username.lower() == username.lower():
                 taken["username"] = "This username is already taken."
             if email and other_email.lower() == email.lower():
                 taken["email"] = "A user with this email already exists."
@@ -89,7 +92,9 @@ class User(UserMixin, TimestampMixin, VersionedMixin, db.Model):
         return f"<User {self.id} {self.username!r}>"
 
 
-# Emails are unique whatever their case; a functional index says so to the database.
+# Usernames and emails are unique whatever their case ("Jane" and "jane" are one
+# person to whoever reads them); functional indexes say so to the database.
+Index("uq_users_username_lower", func.lower(User.username), unique=True)
 Index("uq_users_email_lower", func.lower(User.email), unique=True)
 
 # Search (q, a case-insensitive substring) would read every row; trigram
