@@ -46,3 +46,33 @@ def test_upgrade_check_downgrade(empty_database_url):
         assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
     finally:
         engine.dispose()
+
+
+def test_upgrade_and_downgrade_keep_every_row_and_reference(empty_database_url):
+    # SQLite copies a table to change a constraint; dropping the old copy with
+    # foreign keys enforced would delete or unlink the rows that refer to it.
+    assert flask_db(empty_database_url, "upgrade", "0004_admin_sessions").returncode == 0
+    engine = create_engine(empty_database_url)
+    statements = [
+        "INSERT INTO users (id, username, email, is_admin) VALUES (1, 'ann', 'ann@example.com', true)",
+        "INSERT INTO cars (model, owner_id) VALUES ('Volvo XC40', 1)",
+        "INSERT INTO tasks (title, assignee_id) VALUES ('Check tyres', 1)",
+        "INSERT INTO api_tokens (user_id, token_hash, created_at) VALUES (1, 'token-hash', CURRENT_TIMESTAMP)",
+        ("INSERT INTO admin_sessions (user_id, secret_hash, created_at, expires_at, last_seen_at) "
+         "VALUES (1, 'secret-hash', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"),
+    ]
+    contents = text("SELECT (SELECT count(*) FROM users), (SELECT owner_id FROM cars), "
+                    "(SELECT assignee_id FROM tasks), (SELECT user_id FROM api_tokens), "
+                    "(SELECT user_id FROM admin_sessions)")
+    try:
+        with engine.begin() as connection:
+            for statement in statements:
+                connection.execute(text(statement))
+        for step in (("upgrade",), ("downgrade", "0004_admin_sessions")):
+            result = flask_db(empty_database_url, *step)
+            assert result.returncode == 0, result.stderr
+            with engine.connect() as connection:
+                assert tuple(connection.execute(contents).one()) == (1, 1, 1, 1, 1), step
+    finally:
+        engine.dispose()
+
