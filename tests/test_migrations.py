@@ -76,3 +76,20 @@ def test_upgrade_and_downgrade_keep_every_row_and_reference(empty_database_url):
     finally:
         engine.dispose()
 
+
+@pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL", "").startswith("postgres"),
+                    reason="trigram indexes are PostgreSQL's")
+def test_search_columns_have_trigram_indexes(empty_database_url):
+    # `flask db check` does not compare an index's method or operator class.
+    assert flask_db(empty_database_url, "upgrade").returncode == 0
+    engine = create_engine(empty_database_url)
+    try:
+        with engine.connect() as connection:
+            definitions = dict(connection.execute(text(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE indexname LIKE '%\\_trgm'")).all())
+    finally:
+        engine.dispose()
+    assert set(definitions) == {"ix_users_username_trgm", "ix_users_email_trgm", "ix_users_name_trgm",
+                                "ix_cars_model_trgm", "ix_tasks_title_trgm"}
+    for definition in definitions.values():
+        assert "USING gin" in definition and "gin_trgm_ops" in definition, definition

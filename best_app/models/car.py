@@ -33,3 +33,9 @@ class Car(TimestampMixin, VersionedMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<Car {self.id} {self.model!r}>"
+
+
+# Search (q) is a case-insensitive substring match: on PostgreSQL a trigram
+# index serves it, SQLite gets a plain one, as for users. The pg_trgm extension
+# comes with the users table, which cars refer to and so follow.
+Index("ix_cars_model_trgm", Car.model, postgresql_using="gin", postgresql_ops={"model": "gin_trgm_ops"})

@@ -49,3 +49,9 @@ class Task(TimestampMixin, VersionedMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<Task {self.id} {self.title!r}>"
+
+
+# Search (q) is a case-insensitive substring match: on PostgreSQL a trigram
+# index serves it, SQLite gets a plain one, as for users. The pg_trgm extension
+# comes with the users table, which tasks refer to and so follow.
+Index("ix_tasks_title_trgm", Task.title, postgresql_using="gin", postgresql_ops={"title": "gin_trgm_ops"})
