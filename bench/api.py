@@ -117,14 +117,13 @@ def write_cursors(database_url: str, users: int, path: str) -> None:
     from types import SimpleNamespace
 
     from best_app import create_app
-    from best_app.resources import REGISTRY
     from best_app.resources.query import NEXT, ListQuery, encode_cursor
 
     app = create_app({"SECRET_KEY": SECRET, "SQLALCHEMY_DATABASE_URI": database_url})
     with app.app_context(), open(path, "w") as out:
         for last_id in range(1, users - 50):
             row = SimpleNamespace(id=last_id, _sort=last_id)
-            out.write(encode_cursor(REGISTRY["users"], ListQuery(), NEXT, row) + "\n")
+            out.write(encode_cursor("users", ListQuery(), NEXT, row) + "\n")
 
 
 def main(argv=None) -> int:

@@ -32,4 +32,4 @@ def never_cache(response):
     return response
 
 
-from best_app.admin import auth, cars, dashboard, lookup, tasks, tokens, users  # noqa: E402,F401
+from best_app.admin import auth, dashboard, lookup, resources, tokens  # noqa: E402,F401

@@ -1,6 +1,8 @@
-"""The dashboard: how much there is, how the work stands, what changed last.
+"""The dashboard: how much there is of each resource, how the work stands, what changed last.
 
-Counts and the done/open split are cached under their tables' generations,
+Every resource in the registry gets a count and a "recently changed" column;
+a resource that declares a `chart` (a boolean field) gets its split drawn.
+Counts, splits and recent rows are cached under their tables' generations,
 so they cost no query until something is written; the page itself (which
 carries the logout form's CSRF token) is never cached.
 """
@@ -12,48 +14,49 @@ from sqlalchemy import func, select
 from best_app.admin import bp
 from best_app.caching import cached, count_visit
 from best_app.extensions import db
-from best_app.models import Car, Task, User
+from best_app.resources import REGISTRY, Resource
+from best_app.resources.counting import count_all
 
 RECENT = 5
 
 
-def _count(model) -> int:
-    return db.session.scalar(select(func.count()).select_from(model)) or 0
-
-
-def _task_split() -> dict:
-    rows = db.session.execute(select(Task.done, func.count()).group_by(Task.done)).all()
-    split = {"done": 0, "open": 0}
-    for done, count in rows:
-        split["done" if done else "open"] = count
+def _split(resource: Resource) -> dict:
+    """How many rows have the chart field true (done) and false (open)."""
+    column = resource.column(resource.chart)
+    rows = db.session.execute(select(column, func.count()).group_by(column)).all()
+    split = {"yes": 0, "no": 0}
+    for value, count in rows:
+        split["yes" if value else "no"] = count
     return split
 
 
-def _recent(model, label) -> list[dict]:
-    rows = db.session.scalars(select(model).order_by(model.updated_at.desc(), model.id.desc()).limit(RECENT))
-    return [{"id": row.id, "label": label(row), "updated_at": row.updated_at.isoformat()} for row in rows]
+def _recent(resource: Resource) -> list[dict]:
+    model = resource.model
+    rows = db.session.execute(select(model.id, resource.column(resource.title_field).label("label"), model.updated_at)
+                              .order_by(model.updated_at.desc(), model.id.desc()).limit(RECENT))
+    return [{"id": row.id, "label": row.label, "updated_at": row.updated_at.isoformat()} for row in rows]
 
 
-def chart(split: dict) -> dict:
-    """Geometry of the done-vs-open bar, computed here so the SVG needs no script or style."""
-    total = split["done"] + split["open"]
-    done_share = split["done"] / total if total else 0
-    return {"total": total, "done_width": round(done_share * 100, 1),
-            "done_percent": round(done_share * 100)}
+def chart(resource: Resource, split: dict) -> dict:
+    """Geometry of the yes-vs-no ring, computed here so the SVG needs no script or style."""
+    total = split["yes"] + split["no"]
+    share = split["yes"] / total if total else 0
+    yes, no = resource.filters[resource.chart].options()
+    return {"resource": resource, "field": resource.chart, "split": split, "total": total,
+            "yes_width": round(share * 100, 1), "yes_percent": round(share * 100),
+            "yes": yes[1], "no": no[1]}
 
 
 @bp.get("/")
 def dashboard():
-    counts = {
-        "users": cached("users", "count", lambda: _count(User))[0],
-        "cars": cached("cars", "count", lambda: _count(Car))[0],
-        "tasks": cached("tasks", "count", lambda: _count(Task))[0],
-    }
-    split = cached("tasks", "done-open", _task_split)[0]
-    recent = {
-        "users": cached("users", "recent", lambda: _recent(User, lambda u: u.username))[0],
-        "cars": cached("cars", "recent", lambda: _recent(Car, lambda c: c.model))[0],
-        "tasks": cached("tasks", "recent", lambda: _recent(Task, lambda t: t.title))[0],
-    }
-    return render_template("admin/dashboard.html", counts=counts, split=split, chart=chart(split),
-                           recent=recent, visits=count_visit("admin-dashboard"))
+    cards, charts = [], []
+    for resource in REGISTRY.values():
+        table = resource.table
+        count = cached(table, "count", lambda resource=resource: count_all(resource).as_json())[0]
+        recent = cached(table, "recent", lambda resource=resource: _recent(resource))[0]
+        cards.append({"resource": resource, "count": count, "recent": recent})
+        if resource.chart:
+            charts.append(chart(resource, cached(table, f"split:{resource.chart}",
+                                                 lambda resource=resource: _split(resource))[0]))
+    return render_template("admin/dashboard.html", cards=cards, charts=charts,
+                           visits=count_visit("admin-dashboard"))

@@ -1,25 +1,35 @@
 """API tokens: issue (the secret is shown once, never stored), list, revoke."""
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from types import SimpleNamespace
+
+from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from best_app.admin import bp
 from best_app.admin.editing import get_or_404
-from best_app.admin.listing import Sort, paginate
 from best_app.extensions import db
 from best_app.forms import TokenForm
 from best_app.models import ApiToken
+from best_app.resources.params import BadParameter
+from best_app.resources.query import ListQuery, Page, decode_cursor, keyset_page
 
-SORTS = {"id": Sort("Created", ApiToken.id)}
+PER_PAGE = 25
 
 
-def _page():
-    statement = select(ApiToken).options(selectinload(ApiToken.user))
-    args = request.args.to_dict()
-    args.setdefault("dir", "desc")  # newest first
-    return paginate("tokens", statement, ApiToken, SORTS, args, {})
+def _page() -> tuple[Page, SimpleNamespace]:
+    """Newest first, with the lists' one keyset paginator."""
+    query = ListQuery(limit=PER_PAGE, sort="id", descending=True)
+    if request.args.get("cursor"):
+        try:
+            query.cursor = decode_cursor("tokens", request.args["cursor"], query, ApiToken.id.type)
+        except BadParameter as error:
+            abort(400, description=str(error))
+    statement = select(ApiToken, ApiToken.id.label("_sort")).options(selectinload(ApiToken.user))
+    rows, cursors = keyset_page("tokens", statement, ApiToken.id, ApiToken.id, query)
+    view = SimpleNamespace(query=query, page_sizes=(), page_url=lambda cursor: url_for("admin.tokens", cursor=cursor))
+    return Page(items=[row.ApiToken for row in rows], **cursors), view
 
 
 @bp.route("/tokens", methods=["GET", "POST"])
@@ -34,7 +44,8 @@ def tokens():
         form = TokenForm(formdata=None)
     elif request.method == "POST":
         status = 400
-    return render_template("admin/tokens/list.html", form=form, page=_page(), secret=secret), status
+    page, view = _page()
+    return render_template("admin/tokens/list.html", form=form, page=page, view=view, secret=secret), status
 
 
 @bp.post("/tokens/<int:token_id>/revoke")

@@ -47,6 +47,7 @@ class ListColumn:
     label: str
     kind: str = "text"
     priority: int = 1  # 1 is always shown; 2 is hidden on narrow screens
+    labels: tuple[str, str] | None = None  # a bool column's words for true and false (default: its filter's)
 
 
 class DependentsRemain(Exception):

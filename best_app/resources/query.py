@@ -99,31 +99,33 @@ def parse_list_args(resource: Resource, args, *, fixed: dict | None = None, defa
     if "count" in args:
         query.count = params.boolean("count", args["count"])
     if "cursor" in args:
-        query.cursor = decode_cursor(resource, args["cursor"], query)
+        query.cursor = decode_cursor(resource.name, args["cursor"], query,
+                                     resource.sort_expression(query.sort).type)
     return query
 
 
-def _serializer(resource: Resource) -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"] or "", salt=f"cursor:{resource.name}")
+def _serializer(list_name: str) -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"] or "", salt=f"cursor:{list_name}")
 
 
-def encode_cursor(resource: Resource, query: ListQuery, direction: str, row=None) -> str:
+def encode_cursor(list_name: str, query: ListQuery, direction: str, row=None) -> str:
+    """A cursor of the list called `list_name`; `row` has the page edge's `id` and `_sort` value."""
     if direction == LAST:
-        return _serializer(resource).dumps([query.sort_param, LAST])
+        return _serializer(list_name).dumps([query.sort_param, LAST])
     value = row._sort
-    return _serializer(resource).dumps([query.sort_param, direction,
-                                        value.isoformat() if isinstance(value, datetime) else value, row.id])
+    return _serializer(list_name).dumps([query.sort_param, direction,
+                                         value.isoformat() if isinstance(value, datetime) else value, row.id])
 
 
-def decode_cursor(resource: Resource, raw: str, query: ListQuery) -> Cursor:
+def decode_cursor(list_name: str, raw: str, query: ListQuery, sort_type) -> Cursor:
     not_ours = BadParameter("cursor", "is not a cursor this list issued")
     if len(raw) > 1000:
         raise not_ours
     try:
-        payload = _serializer(resource).loads(raw)
+        payload = _serializer(list_name).loads(raw)
     except BadSignature:
         raise not_ours from None
-    if not isinstance(payload, list) or not payload:
+    if not isinstance(payload, list) or len(payload) < 2:
         raise not_ours
     if payload[0] != query.sort_param:
         raise BadParameter("cursor", "was issued for another sort order; keep the same sort while paging")
@@ -134,7 +136,7 @@ def decode_cursor(resource: Resource, raw: str, query: ListQuery) -> Cursor:
     _sort, direction, value, last_id = payload
     if not isinstance(last_id, int) or isinstance(last_id, bool):
         raise not_ours
-    return Cursor(direction, _cursor_value(resource.sort_expression(query.sort).type, value, not_ours), last_id)
+    return Cursor(direction, _cursor_value(sort_type, value, not_ours), last_id)
 
 
 def _cursor_value(column_type, value, not_ours: BadParameter):
@@ -165,6 +167,11 @@ def _pattern(q: str) -> str:
 
 def _matches(resource: Resource, pattern: str):
     return or_(*(resource.column(name).ilike(pattern, escape="\\") for name in resource.search))
+
+
+def own_search_clause(resource: Resource, q: str):
+    """Rows whose own search columns contain `q`, in any case (no references)."""
+    return _matches(resource, _pattern(q))
 
 
 def search_clause(resource: Resource, q: str):
@@ -206,13 +213,9 @@ class Page:
         return {"items": self.items, "next_cursor": self.next_cursor, "prev_cursor": self.prev_cursor}
 
 
-def fetch_page(resource: Resource, query: ListQuery) -> Page:
-    """One page of serialised items, with the cursors around it."""
-    sort_column, id_column = resource.sort_expression(query.sort), resource.column("id")
-    # Plain rows of the returned columns, not ORM objects: the page is only
-    # serialised, and skipping the identity map halves the cost of a miss.
-    statement = narrow(resource, select(*(resource.column(name) for name in resource.fields),
-                                        sort_column.label("_sort")), query)
+def keyset_page(list_name: str, statement, sort_column, id_column, query: ListQuery):
+    """The rows of one page of `statement` (which selects `sort_column` as `_sort`),
+    and the Page's cursors, for the list called `list_name`."""
     cursor = query.cursor
     backwards = cursor is not None and cursor.direction in (PREV, LAST)
     if cursor is not None and cursor.direction != LAST:
@@ -229,13 +232,23 @@ def fetch_page(resource: Resource, query: ListQuery) -> Page:
     rows = rows[:query.limit]
     if backwards:
         rows.reverse()
-    if backwards:
         has_next, has_prev = cursor.direction == PREV, more
     else:
         has_next, has_prev = more, cursor is not None
-    return Page(
-        items=[resource.serialize(row) for row in rows],
-        next_cursor=encode_cursor(resource, query, NEXT, rows[-1]) if rows and has_next else None,
-        prev_cursor=encode_cursor(resource, query, PREV, rows[0]) if rows and has_prev else None,
-        last_cursor=encode_cursor(resource, query, LAST) if has_next else None,
-    )
+    cursors = {
+        "next_cursor": encode_cursor(list_name, query, NEXT, rows[-1]) if rows and has_next else None,
+        "prev_cursor": encode_cursor(list_name, query, PREV, rows[0]) if rows and has_prev else None,
+        "last_cursor": encode_cursor(list_name, query, LAST) if has_next else None,
+    }
+    return rows, cursors
+
+
+def fetch_page(resource: Resource, query: ListQuery) -> Page:
+    """One page of serialised items, with the cursors around it."""
+    sort_column = resource.sort_expression(query.sort)
+    # Plain rows of the returned columns, not ORM objects: the page is only
+    # serialised, and skipping the identity map halves the cost of a miss.
+    statement = narrow(resource, select(*(resource.column(name) for name in resource.fields),
+                                        sort_column.label("_sort")), query)
+    rows, cursors = keyset_page(resource.name, statement, sort_column, resource.column("id"), query)
+    return Page(items=[resource.serialize(row) for row in rows], **cursors)

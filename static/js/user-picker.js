@@ -19,7 +19,7 @@
       users.forEach(function (user) {
         var option = document.createElement("option");
         option.value = user.username;
-        option.label = user.name ? user.name + " (#" + user.id + ")" : "#" + user.id;
+        option.label = (user.name ? user.name + " " : "") + "<" + user.email + "> #" + user.id;
         list.appendChild(option);
       });
     }

@@ -1,4 +1,4 @@
-"""The owner/assignee lookup: a few users by username prefix or id, never the table."""
+"""The owner/assignee lookup: a few users by name, email, username (any case) or id, never the table."""
 from best_app.extensions import db
 from best_app.models import User
 from best_app.admin.lookup import LIMIT
@@ -11,14 +11,17 @@ def lookup(client, q):
     return [row["username"] for row in response.get_json()]
 
 
-def test_prefix_match_in_username_order_limited(logged_in_client):
+def test_substring_of_username_email_or_name_in_any_case_limited(logged_in_client):
     db.session.add_all(User(username=f"bob{n:02d}", email=f"bob{n}@example.com") for n in range(15))
-    db.session.add(User(username="Bobby", email="bobby@example.com"))
+    db.session.add(User(username="Bobby", email="robert@example.com"))
     db.session.add(User(username="abob", email="abob@example.com"))
+    db.session.add(User(username="jgarcia", email="jg@example.com", name="Jane Garcia"))
     db.session.commit()
-    assert lookup(logged_in_client, "bob") == [f"bob{n:02d}" for n in range(LIMIT)]
-    assert lookup(logged_in_client, "bob1") == [f"bob1{n}" for n in range(5)]
-    assert lookup(logged_in_client, "Bob") == ["Bobby"]  # usernames are case-sensitive
+    assert lookup(logged_in_client, "bob") == ["abob", *(f"bob{n:02d}" for n in range(LIMIT - 1))]
+    assert lookup(logged_in_client, "BOB1") == ["bob01", *(f"bob1{n}" for n in range(5))]  # bob01: bob1@...
+    assert lookup(logged_in_client, "bobby") == ["Bobby"]
+    assert lookup(logged_in_client, "ROBERT@") == ["Bobby"]
+    assert lookup(logged_in_client, "Garcia") == lookup(logged_in_client, "jane") == ["jgarcia"]
     assert lookup(logged_in_client, "zzz") == []
     assert lookup(logged_in_client, "") == []
 

@@ -146,7 +146,7 @@ def test_deleting_a_user_in_the_admin_pages_ends_their_sessions(app, admin_user)
     mine, hers = browser(app), browser(app, "carol", OTHER_PASSWORD)
     url = f"/admin/users/{carol.id}/delete"
     page = mine.get(url)
-    response = post_form(mine, url, {"version": str(carol.version), "cars_previewed": "0:0"})
+    response = post_form(mine, url, {"version": str(carol.version), "previewed": "cars:0:0"})
     assert page.status_code == 200 and response.status_code == 302, response.status_code
     assert_out(hers)
     assert_in(mine)

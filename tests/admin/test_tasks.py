@@ -12,7 +12,7 @@ from tests.helpers import csrf_token
 
 
 def titles(response) -> list[str]:
-    return re.findall(r'href="/admin/tasks/\d+">([^<]+)</a>', response.get_data(as_text=True))
+    return re.findall(r'href="/admin/tasks/\d+(?:\?[^"]*)?">([^<]+)</a>', response.get_data(as_text=True))
 
 
 def test_list_filters_by_assignee_state_and_title(logged_in_client):
@@ -20,11 +20,16 @@ def test_list_filters_by_assignee_state_and_title(logged_in_client):
     make_task("Wash car", bob)
     make_task("Wash dog", bob, done=True)
     make_task("Plan trip")
-    assert titles(logged_in_client.get(f"/admin/tasks?assignee={bob.id}&sort=title")) == ["Wash car", "Wash dog"]
-    assert titles(logged_in_client.get("/admin/tasks?state=done")) == ["Wash dog"]
-    assert titles(logged_in_client.get("/admin/tasks?state=open&sort=title")) == ["Plan trip", "Wash car"]
-    assert titles(logged_in_client.get("/admin/tasks?q=WASH&state=open")) == ["Wash car"]
-    assert titles(logged_in_client.get("/admin/tasks?state=bogus&sort=title")) == ["Plan trip", "Wash car", "Wash dog"]
+    assert titles(logged_in_client.get(f"/admin/tasks?assignee_id={bob.id}&sort=title")) == ["Wash car", "Wash dog"]
+    assert titles(logged_in_client.get("/admin/tasks?done=true")) == ["Wash dog"]
+    assert titles(logged_in_client.get("/admin/tasks?done=false&sort=title")) == ["Plan trip", "Wash car"]
+    assert titles(logged_in_client.get("/admin/tasks?q=WASH&done=false")) == ["Wash car"]
+    assert titles(logged_in_client.get("/admin/tasks?assignee_id=none")) == ["Plan trip"]
+    assert titles(logged_in_client.get("/admin/tasks?q=BOB&sort=title")) == ["Wash car", "Wash dog"]  # by assignee
+    assert titles(logged_in_client.get("/admin/tasks?done=&assignee_id=&sort=title")) == [
+        "Plan trip", "Wash car", "Wash dog"]  # the filter panel's "any"
+    response = logged_in_client.get("/admin/tasks?done=bogus")
+    assert response.status_code == 400 and "Query parameter &#39;done&#39;" in response.get_data(as_text=True)
 
 
 def test_create_task_without_assignee_then_mark_it_done(logged_in_client):

@@ -48,11 +48,20 @@ def test_admin_walkthrough(page, screenshot_dir):
     owner.fill("e2e.dr")
     expect(page.locator("#owner_id-options option")).to_have_count(1)
     expect(page.locator("#owner_id-options option")).to_have_attribute("value", USERNAME)
+    owner.fill("DANA DRIVER")  # by name, in any case
+    expect(page.locator("#owner_id-options option")).to_have_count(1)
     owner.fill(USERNAME)
     page.get_by_role("button", name="Create car").click()
     expect(page.get_by_text("Car Tesla Model 3 was created.")).to_be_visible()
-    expect(page.get_by_role("heading", name=f"Cars owned by {USERNAME}")).to_be_visible()
+    # Back where we came from: the user's page, whose related links lead to their cars.
+    expect(page.get_by_role("heading", name=f"Edit user {USERNAME}")).to_be_visible()
+    page.get_by_role("link", name=f"Cars of {USERNAME}").click()
+    expect(page.get_by_text(f"Owner: {USERNAME}")).to_be_visible()
     expect(page.get_by_role("link", name="Tesla Model 3")).to_be_visible()
+    # Cars are found by their owner's name too, and the count says how many match.
+    page.goto("/admin/cars?q=dana")
+    expect(page.get_by_role("link", name="Tesla Model 3")).to_be_visible()
+    expect(page.locator("#list-count")).to_contain_text("1 of")
 
     # A task for them, then mark it done.
     page.get_by_role("link", name="Users", exact=True).click()
@@ -70,7 +79,7 @@ def test_admin_walkthrough(page, screenshot_dir):
     page.get_by_label("Done").check()
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_text("Task Return the charging cable was saved.")).to_be_visible()
-    page.goto("/admin/tasks?state=done&q=charging")
+    page.goto("/admin/tasks?done=true&q=charging")
     expect(page.get_by_role("row").filter(has_text="Return the charging cable")).to_contain_text("Done")
 
     # Delete the user through the confirmation page.

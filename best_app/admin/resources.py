@@ -1,0 +1,233 @@
+"""The admin pages of every registered resource: list, create, edit and delete.
+
+Built from the resource's declaration (best_app.resources), with the same
+query parameters, filters, search, paging, counts, form-to-row copying and
+delete rules as the JSON API. A resource gets these pages by being
+registered; templates/admin/<name>/<page>.html overrides the generic
+templates/admin/resource/<page>.html where a resource wants its own look.
+"""
+from __future__ import annotations
+
+from flask import abort, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+from werkzeug.datastructures import MultiDict
+
+from best_app.admin import bp
+from best_app.admin.auth import safe_next
+from best_app.admin.editing import create_page, delete_page, edit_page, get_or_404, save
+from best_app.admin.list_view import ListView
+from best_app.caching import cached
+from best_app.extensions import db
+from best_app.forms import UserRefField
+from best_app.resources import REGISTRY, Resource, referrers
+from best_app.resources.counting import Count, counts
+from best_app.resources.declaration import DELETE
+from best_app.resources.params import BadParameter
+from best_app.resources.query import fetch_page, parse_list_args
+
+PER_PAGE, PAGE_SIZES = 25, (25, 50, 100)
+PREVIEW = 50  # rows listed per dependent on a delete page; the total is always given
+
+
+class ResourcePages:
+    """The four pages of one resource. Subclass and override a method for a resource
+    that needs something the declaration cannot say."""
+
+    def __init__(self, resource: Resource):
+        self.resource = resource
+
+    # -- helpers ---------------------------------------------------------------
+    def template(self, page: str) -> list[str]:
+        return [f"admin/{self.resource.name}/{page}.html", f"admin/resource/{page}.html"]
+
+    def list_url(self, **args) -> str:
+        return url_for(f"admin.{self.resource.name}", **args)
+
+    def back_url(self) -> str:
+        """Where a save or delete returns to: the list the admin came from (its search,
+        filters, sort and page), if it is one of ours, else the plain list."""
+        back = safe_next(request.values.get("back"))
+        return back or self.list_url()
+
+    def ref_titles(self, items: list[dict]) -> dict[str, dict[int, str]]:
+        """Reference field -> {id: title} for the rows on a page: one query per reference."""
+        titles = {}
+        for field, target_name in self.resource.relations.items():
+            ids = {item[field] for item in items if item.get(field) is not None}
+            target = REGISTRY[target_name]
+            titles[field] = dict(db.session.execute(
+                select(target.column("id"), target.column(target.title_field))
+                .where(target.column("id").in_(ids))).all()) if ids else {}
+        return titles
+
+    def related(self, row_id: int) -> list[dict]:
+        """The lists of other resources that refer to this row, with a link to add one."""
+        here = request.full_path.rstrip("?")  # an "add" returns to this page
+        return [{"resource": other, "list_url": url_for(f"admin.{other.name}", **{field: row_id}),
+                 "create_url": url_for(f"admin.{other.singular}_create", **{field: row_id}, back=here),
+                 "field": field}
+                for other, field in referrers(self.resource.name)]
+
+    # -- the pages -------------------------------------------------------------
+    def list(self):
+        resource = self.resource
+        # The filter panel submits every field; an empty one means "any".
+        args = MultiDict([(name, value) for name, value in request.args.items(multi=True) if value != ""])
+        try:
+            query = parse_list_args(resource, args, default_limit=PER_PAGE)
+        except BadParameter as error:
+            abort(400, description=str(error))
+        page = fetch_page(resource, query)
+        count, _status = cached(resource.table, f"count:{query.count_key()}", lambda: counts(resource, query))
+        view = ListView(resource, query, args, PAGE_SIZES)
+        return render_template(self.template("list"), resource=resource, page=page, view=view, count=count,
+                               refs=self.ref_titles(page.items), referrers=referrers(resource.name))
+
+    def _save(self, row, form) -> bool | None:
+        """True saved, False conflict, None invalid (errors are on the form)."""
+        resource = self.resource
+        problems = {**resource.edit_problems(row, form, current_user), **resource.conflicts(form, row)}
+        for name, message in problems.items():
+            form[name].errors.append(message)
+        if problems:
+            return None
+
+        def apply(target):
+            resource.apply(target, form)
+            db.session.add(target)
+
+        saved = save(row, form, apply)
+        if saved is None:  # a duplicate committed between our check and our write: name the field
+            for name, message in resource.conflicts(form, row).items():
+                form[name].errors.append(message)
+        return saved
+
+    def _context(self, row) -> dict:
+        return {"resource": self.resource, "row": row, "back": self.back_url(),
+                "related": self.related(row.id) if row is not None else []}
+
+    def create(self):
+        resource = self.resource
+        form, row = resource.form(), resource.model()
+        if request.method == "GET":
+            for name in resource.relations:  # "add a car" from a user's page: the owner filled in
+                raw = request.args.get(name, "")
+                if raw.isascii() and raw.isdigit() and isinstance(form[name], UserRefField):
+                    form[name].process_data(int(raw))
+        title = lambda: form[resource.title_field].data  # noqa: E731
+        return create_page(form, lambda: self._save(row, form), template=self.template("form"),
+                           context=self._context(None),
+                           created_message=lambda: f"{resource.singular.capitalize()} {title()} was created.",
+                           done_url=self.back_url)
+
+    def edit(self, id: int):
+        resource = self.resource
+        row = get_or_404(resource.model, id)
+        form = resource.form(obj=row)
+        return edit_page(row, form, lambda: self._save(row, form), template=self.template("form"),
+                         context=self._context(row),
+                         saved_message=lambda: f"{resource.singular.capitalize()} "
+                                               f"{getattr(row, resource.title_field)} was saved.",
+                         done_url=self.back_url())
+
+    def _delete_preview(self, row) -> dict:
+        resource, effects = self.resource, []
+        for dependent in resource.dependents:
+            other = REGISTRY[dependent.resource]
+            reference = other.column(dependent.field)
+            rows = db.session.execute(
+                select(other.column("id"), other.column(other.title_field)).where(reference == row.id)
+                .order_by(other.column("id")).limit(PREVIEW)).all()
+            total = db.session.scalar(select(func.count()).select_from(other.model).where(reference == row.id))
+            effects.append({"resource": other, "rows": rows, "count": total,
+                            "deleted": dependent.on_delete == DELETE})
+        return {**self._context(row), "effects": effects, "cascaded": self._cascaded(row),
+                "previewed": resource.dependents_fingerprint(row)}
+
+    def _cascaded(self, row) -> list[tuple[str, int]]:
+        """Rows of tables that are not resources (API tokens, sessions) that the
+        database deletes with this one (ON DELETE CASCADE), as (words, count)."""
+        registered = {resource.table for resource in REGISTRY.values()}
+        found = []
+        for table in db.metadata.sorted_tables:
+            for key in table.foreign_keys:
+                if (key.column.table.name == self.resource.table and table.name not in registered
+                        and (key.ondelete or "").upper() == "CASCADE"):
+                    count = db.session.scalar(select(func.count()).select_from(table).where(key.parent == row.id))
+                    if count:
+                        words = table.name.replace("_", " ").replace("api ", "API ")
+                        found.append((words.removesuffix("s") if count == 1 else words, count))
+        return found
+
+    def delete(self, id: int):
+        resource = self.resource
+        row = get_or_404(resource.model, id)
+        outdated = lambda: request.form.get("previewed", "") != resource.dependents_fingerprint(row)  # noqa: E731
+        name = getattr(row, resource.title_field)
+        refusal = resource.delete_refusal(row, current_user)
+        return delete_page(row, lambda: resource.delete(row, confirmed=True), template=self.template("delete"),
+                           context=lambda: {**self._delete_preview(row), "refused": refusal is not None},
+                           deleted_message=f"{resource.singular.capitalize()} {name} was deleted.",
+                           done_url=self.back_url(), refusal=refusal, preview_outdated=outdated)
+
+    # -- routes ----------------------------------------------------------------
+    def register(self) -> None:
+        name, one = self.resource.name, self.resource.singular
+        bp.add_url_rule(f"/{name}", name, self.list, methods=["GET"])
+        bp.add_url_rule(f"/{name}/new", f"{one}_create", self.create, methods=["GET", "POST"])
+        bp.add_url_rule(f"/{name}/<int:id>", f"{one}_edit", self.edit, methods=["GET", "POST"])
+        bp.add_url_rule(f"/{name}/<int:id>/delete", f"{one}_delete", self.delete, methods=["GET", "POST"])
+
+
+PAGES = {name: ResourcePages(resource) for name, resource in REGISTRY.items()}
+for _pages in PAGES.values():
+    _pages.register()
+
+
+# -- template filters the generic templates use ------------------------------------
+
+@bp.app_template_filter("count_words")
+def count_words(count: dict) -> str:
+    return Count(**count).words()
+
+
+@bp.app_template_filter("singular")
+def singular(resource_name: str) -> str:
+    return REGISTRY[resource_name].singular
+
+
+@bp.app_template_filter("reference_args")
+def reference_args(filters: dict, resource: Resource) -> dict:
+    """A list's reference filters as arguments for its create page (a user's cars: "add a car" for them)."""
+    return {name: value for name, value in filters.items() if name in resource.relations and value is not None}
+
+
+@bp.app_template_filter("clear_args")
+def clear_args(filters: dict) -> dict:
+    return {name: None for name in filters}
+
+
+@bp.app_template_filter("saved_values")
+def saved_values(row, resource: Resource, form) -> list[tuple[str, str]]:
+    """(label, value) of every field as saved now, for the conflict panel."""
+    values = []
+    for name in resource.writable:
+        if name in resource.write_only:
+            continue
+        value = getattr(row, name)
+        filter_ = resource.filters.get(name)
+        if name in resource.relations and value is not None:
+            value = REGISTRY[resource.relations[name]].title_of(value) or f"#{value}"
+        elif filter_ is not None and value is not None and filter_.kind == "select":
+            value = filter_.show(value)
+        values.append((form[name].label.text, "" if value is None else value))
+    return values
+
+
+@bp.app_context_processor
+def navigation() -> dict:
+    def nav_resources() -> list[tuple[str, str, str]]:
+        """(endpoint, label, endpoint prefix that marks it current) for each resource in the navigation."""
+        return [(f"admin.{r.name}", r.title, r.singular) for r in REGISTRY.values() if r.nav]
+    return {"nav_resources": nav_resources}
