@@ -20,7 +20,6 @@ from best_app import create_app
 from best_app.extensions import db
 from best_app.models import ApiToken, Task, User
 from best_app.models.base import utcnow
-from config import TestConfig
 from tests.conftest import USING_POSTGRES, USING_REDIS, make_task, make_user
 
 pytestmark = pytest.mark.skipif(not (USING_POSTGRES and USING_REDIS),
@@ -47,6 +46,8 @@ def redis_paused():
 @contextmanager
 def other_replica():
     """A second app on the same database and Redis, with its own process state."""
+    from config import TestConfig
+
     other = create_app(TestConfig())
     with other.app_context():
         yield other.test_client()

@@ -1,0 +1,120 @@
+"""Filters, counts and search across references: the same parameters as the admin pages."""
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import update
+
+from best_app.extensions import db
+from best_app.models import Task, User
+from best_app.resources import REGISTRY
+from tests.api.conftest import assert_problem
+from tests.conftest import make_car, make_task, make_user
+
+
+def ids(client, headers, url) -> list[int]:
+    response = client.get(url, headers=headers)
+    assert response.status_code == 200, response.get_json()
+    return [item["id"] for item in response.get_json()["items"]]
+
+
+@pytest.fixture
+def people(admin_user):
+    jane = make_user("jgarcia", name="Jane Garcia", email="jane@example.com", role="teacher")
+    omar = make_user("omar", name="Omar Said", role="student", is_admin=True)
+    lone = make_user("lonely", name="No Cars", role="teacher")
+    cars = [make_car(jane, "Volvo XC40"), make_car(omar, "Fiat 500")]
+    tasks = [make_task("Wash car", jane), make_task("Plan trip", omar, done=True), make_task("Nobody's")]
+    return {"admin": admin_user, "jane": jane, "omar": omar, "lone": lone, "cars": cars, "tasks": tasks}
+
+
+def test_every_boolean_choice_and_reference_filters(client, auth_headers, people):
+    jane, omar, lone = people["jane"], people["omar"], people["lone"]
+    assert ids(client, auth_headers, "/api/v1/users?role=teacher") == [jane.id, lone.id]
+    assert ids(client, auth_headers, "/api/v1/users?is_admin=true") == [people["admin"].id, omar.id]
+    assert ids(client, auth_headers, "/api/v1/users?has_cars=false") == [people["admin"].id, lone.id]
+    assert ids(client, auth_headers, "/api/v1/users?has_tasks=true&role=student") == [omar.id]
+    wash, plan, nobody = (task.id for task in people["tasks"])
+    assert ids(client, auth_headers, "/api/v1/tasks?done=false") == [wash, nobody]
+    assert ids(client, auth_headers, "/api/v1/tasks?assignee_id=none") == [nobody]
+    assert ids(client, auth_headers, f"/api/v1/tasks?assignee_id={omar.id}") == [plan]
+    assert ids(client, auth_headers, f"/api/v1/cars?owner_id={jane.id}") == [people["cars"][0].id]
+
+
+def test_date_ranges_on_created_and_updated(client, auth_headers, people):
+    old, new = people["tasks"][0], people["tasks"][1]
+    long_ago = datetime(2020, 1, 15, 12, 0, tzinfo=timezone.utc)
+    db.session.execute(update(Task).where(Task.id == old.id).values(created_at=long_ago, updated_at=long_ago))
+    db.session.commit()
+    assert old.id not in ids(client, auth_headers, "/api/v1/tasks?created_after=2021-01-01")
+    assert ids(client, auth_headers, "/api/v1/tasks?created_before=2020-01-16") == [old.id]
+    assert ids(client, auth_headers, "/api/v1/tasks?created_after=2020-01-15&created_before=2020-01-16") == [old.id]
+    assert ids(client, auth_headers, "/api/v1/tasks?updated_before=2020-01-15T12:00:00Z") == []  # exclusive
+    assert ids(client, auth_headers, "/api/v1/tasks?updated_after=2020-01-15T12:00:00Z")[0] == old.id  # inclusive
+    tomorrow = (datetime.now(timezone.utc) + timedelta(days=1)).date().isoformat()
+    assert new.id in ids(client, auth_headers, f"/api/v1/tasks?created_before={tomorrow}")
+
+
+@pytest.mark.parametrize("query, parameter", [
+    ("users?role=admin", "role"), ("users?is_admin=maybe", "is_admin"), ("users?has_cars=", "has_cars"),
+    ("tasks?assignee_id=nobody", "assignee_id"), ("cars?owner_id=none", "owner_id"),
+    ("tasks?created_after=yesterday", "created_after"), ("tasks?updated_before=2026-13-01", "updated_before"),
+    ("users?count=perhaps", "count"), ("tasks?role=teacher", "role"),
+])
+def test_a_malformed_or_unknown_filter_is_a_400_naming_it(client, auth_headers, query, parameter):
+    body = assert_problem(client.get(f"/api/v1/{query}", headers=auth_headers), 400, parameter)
+    assert body["parameter"] == parameter
+
+
+def test_search_finds_cars_by_owner_and_tasks_by_assignee_in_any_case(client, auth_headers, people):
+    volvo, fiat = (car.id for car in people["cars"])
+    assert ids(client, auth_headers, "/api/v1/cars?q=GARCIA") == [volvo]  # the owner's name
+    assert ids(client, auth_headers, "/api/v1/cars?q=jane@") == [volvo]  # the owner's email
+    assert ids(client, auth_headers, "/api/v1/cars?q=fiat") == [fiat]  # the car's own model
+    assert ids(client, auth_headers, "/api/v1/cars?q=OMAR") == [fiat]  # the owner's username
+    wash, plan, _nobody = (task.id for task in people["tasks"])
+    assert ids(client, auth_headers, "/api/v1/tasks?q=said") == [plan]
+    assert ids(client, auth_headers, "/api/v1/tasks?q=jgarcia&done=false") == [wash]
+    assert ids(client, auth_headers, "/api/v1/users?q=JANE") == [people["jane"].id]
+
+
+def test_search_across_references_with_a_common_term(client, auth_headers, admin_user, monkeypatch):
+    """Past RELATED_IDS matching users the search checks each row's reference instead: same answer."""
+    from best_app.resources import query
+
+    owners = [make_user(f"common{n}", name="Common Name") for n in range(5)]
+    cars = [make_car(owner, "Model T") for owner in owners]
+    expected = ids(client, auth_headers, "/api/v1/cars?q=common")
+    monkeypatch.setattr(query, "RELATED_IDS", 2)
+    db.session.execute(update(User).values(name="Common Name"))  # a write: the cached page is gone
+    db.session.commit()
+    assert ids(client, auth_headers, "/api/v1/cars?q=common") == expected == [car.id for car in cars]
+
+
+def test_counts_only_when_asked(client, auth_headers, people):
+    plain = client.get("/api/v1/users?role=teacher", headers=auth_headers).get_json()
+    assert "count" not in plain
+    counted = client.get("/api/v1/users?role=teacher&count=true", headers=auth_headers).get_json()
+    assert counted["count"] == {"matching": {"value": 2, "exact": True, "estimated": False},
+                                "total": {"value": 4, "exact": True, "estimated": False}}
+    assert counted["items"] == plain["items"]
+
+
+def test_counts_are_bounded(client, auth_headers, admin_user, monkeypatch):
+    from best_app.resources import counting
+
+    for n in range(6):
+        make_task(f"task {n}")
+    monkeypatch.setattr(counting, "BOUND", 3)
+    count = client.get("/api/v1/tasks?done=false&count=true", headers=auth_headers).get_json()["count"]
+    assert count["matching"] == {"value": 3, "exact": False, "estimated": False}  # "more than 3"
+    assert count["total"]["value"] == 6
+
+
+def test_filters_are_documented_with_their_schemas(client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    for resource in REGISTRY.values():
+        documented = {p["name"] for p in spec["paths"][f"/api/v1/{resource.name}"]["get"]["parameters"]}
+        assert set(resource.filters) <= documented, resource.name
+    tasks = {p["name"]: p for p in spec["paths"]["/api/v1/tasks"]["get"]["parameters"]}
+    assert tasks["assignee_id"]["schema"]["oneOf"][1] == {"type": "string", "enum": ["none"]}
+    assert tasks["done"]["schema"] == {"type": "boolean"}
