@@ -84,7 +84,9 @@ def _measure(database_url: str, count: int) -> list[tuple[str, float, float]]:
     from sqlalchemy import select
 
     from best_app import create_app
-    from best_app.admin.listing import _encode
+    from types import SimpleNamespace
+
+    from best_app.resources.query import NEXT, ListQuery, encode_cursor
     from best_app.extensions import db
     from best_app.models import User
 
@@ -98,16 +100,17 @@ def _measure(database_url: str, count: int) -> list[tuple[str, float, float]]:
     with app.test_request_context():
         deep_row = db.session.execute(select(User.id, User.name).order_by(User.id)
                                       .offset(db.session.query(User).count() * 3 // 4).limit(1)).one()
-        deep_id = _encode("users", "id", deep_row.id, deep_row.id)
-        deep_name = _encode("users", "name", deep_row.name, deep_row.id)
+        deep_id = encode_cursor("users", ListQuery(limit=25), NEXT, SimpleNamespace(id=deep_row.id, _sort=deep_row.id))
+        deep_name = encode_cursor("users", ListQuery(limit=25, sort="name"), NEXT,
+                                  SimpleNamespace(id=deep_row.id, _sort=deep_row.name))
         sample = db.session.scalar(select(User.username).where(User.id == deep_row.id))
         db.session.remove()
     prefix = sample[: len(sample.split(".")[0]) + 3]  # e.g. "olga.fi"
     cases = [
         ("baseline: GET /api/v1/health", "/api/v1/health"),
         ("users list, first page", "/admin/users"),
-        ("users list, page 3/4 deep (by id)", f"/admin/users?after={deep_id}"),
-        ("users list, page 3/4 deep (by name)", f"/admin/users?sort=name&after={deep_name}"),
+        ("users list, page 3/4 deep (by id)", f"/admin/users?cursor={deep_id}"),
+        ("users list, page 3/4 deep (by name)", f"/admin/users?sort=name&cursor={deep_name}"),
         (f"users search, many matches (q={sample.split('.')[1]})", f"/admin/users?q={sample.split('.')[1]}"),
         (f"users search, one match (q={sample})", f"/admin/users?q={sample}"),
         ("users search, no match", "/admin/users?q=no-such-person"),
