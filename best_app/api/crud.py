@@ -8,6 +8,8 @@ invalidate them after every commit, whichever path wrote.
 """
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from flask import Response, current_app, jsonify, request, url_for
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
@@ -50,19 +52,24 @@ def list_args(resource: Resource, fixed: dict | None = None) -> ListQuery:
         raise bad_parameter(error.name, error.message) from None
 
 
-def page_links(page: dict) -> str:
-    """The Link header: references relative to this host, never absolute (the host
-    would come from the request's Host header, which the client chooses)."""
-    args = {name: value for name, value in request.args.items() if name != "cursor"}
+def page_links(cursors: dict) -> str:
+    """The Link header, built for this request (never cached: it carries this request's
+    path and arguments). References are relative to this host, never absolute: the
+    host would come from the request's Host header, which the client chooses."""
+    if not (cursors["prev_cursor"] or cursors["next_cursor"]):
+        return ""
+    base = request.script_root + request.path
+    args = [(name, value) for name, value in request.args.items(multi=True) if name != "cursor"]
 
     def link(rel: str, cursor: str | None) -> str:
-        return f'<{url_for(request.endpoint, **request.view_args, **args, **({"cursor": cursor} if cursor else {}))}>; rel="{rel}"'
+        query = urlencode(args + ([("cursor", cursor)] if cursor else []))
+        return f'<{base}{"?" if query else ""}{query}>; rel="{rel}"'
 
     links = []
-    if page["prev_cursor"]:
-        links += [link("first", None), link("prev", page["prev_cursor"])]
-    if page["next_cursor"]:
-        links += [link("next", page["next_cursor"]), link("last", page["last_cursor"])]
+    if cursors["prev_cursor"]:
+        links += [link("first", None), link("prev", cursors["prev_cursor"])]
+    if cursors["next_cursor"]:
+        links += [link("next", cursors["next_cursor"]), link("last", cursors["last_cursor"])]
     return ", ".join(links)
 
 
@@ -76,16 +83,17 @@ def list_response(resource: Resource, query: ListQuery, scope: str = "", exists=
 
     def prepare(page):
         body = {name: value for name, value in page.items() if name != "last_cursor"}
-        return _encoded(body), page_links(page), body
+        return _encoded(body), page, body
 
     page, status = cached(resource.table, f"list:{scope}:{query.cache_key()}", load, prepare=prepare)
     if page is None:
         raise ApiError(404, f"No such {scope.partition(':')[0] or resource.singular}.")
-    body, links, data = page
+    body, cursors, data = page
     if query.count:
         count, _ = cached(resource.table, f"count:{scope}:{query.count_key()}", lambda: counts(resource, query))
         body = _encoded({**data, "count": count})
     response = _cached_json(body, status)
+    links = page_links(cursors)
     if links:
         response.headers["Link"] = links
     return response

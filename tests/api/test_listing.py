@@ -186,3 +186,13 @@ def test_text_filters_within_the_rules_are_accepted(client, auth_headers):
     bulk_cars(owners, 1)
     for query in ("model=" + "x" * 100, "model=", "model=%20Model%200", "q=%C3%A9t%C3%A9"):
         assert client.get(f"/api/v1/cars?{query}", headers=auth_headers).status_code == 200, query
+
+
+def test_links_are_built_for_each_request_not_cached_with_the_page(client, auth_headers):
+    """Two requests for the same page (one HIT) get links that keep their own arguments."""
+    bulk_tasks([None], 3)
+    first = client.get("/api/v1/tasks?limit=1&count=true", headers=auth_headers)
+    second = client.get("/api/v1/tasks?limit=1", headers=auth_headers)
+    assert second.headers["X-Cache"] == "HIT"
+    assert "count=true" in links(first)["next"] and "count=true" not in links(second)["next"]
+    assert links(second)["next"].startswith("/api/v1/tasks?limit=1&cursor=")
