@@ -91,6 +91,8 @@ class Config:
     TOKEN_CACHE_SECONDS = 60
     # How stale a replica's idea of the cache era may get (best_app.cache_era).
     CACHE_ERA_POLL_SECONDS = 0.5
+    # After a failed round trip to Redis, skip it this long rather than wait for its timeout on every call.
+    CACHE_RETRY_SECONDS = 1.0
     PROCESS_CACHE_SECONDS = 10  # entry lifetime when the cache is in-process (no REDIS_URL)
     LOGIN_RATE_LIMIT = "5 per minute"
 

@@ -35,6 +35,7 @@ from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from best_app.cache_local import per_app
 from best_app.extensions import db
 from best_app.models.cache_era import ERA_ROW_ID, CacheEra
 
@@ -117,8 +118,4 @@ class EraClock:
 
 
 def era_clock() -> EraClock:
-    clock = current_app.extensions.get("best_app_era_clock")
-    if clock is None:
-        seconds = current_app.config.get("CACHE_ERA_POLL_SECONDS", 0.5)
-        clock = current_app.extensions.setdefault("best_app_era_clock", EraClock(seconds))
-    return clock
+    return per_app("best_app_era_clock", lambda: EraClock(current_app.config.get("CACHE_ERA_POLL_SECONDS", 0.5)))

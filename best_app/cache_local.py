@@ -13,6 +13,19 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
+from typing import Callable, TypeVar
+
+from flask import current_app
+
+T = TypeVar("T")
+
+
+def per_app(key: str, make: Callable[[], T]) -> T:
+    """This app's one `key` object, made on first use (the hot path costs one dict read)."""
+    found = current_app.extensions.get(key)
+    if found is None:
+        found = current_app.extensions.setdefault(key, make())
+    return found
 
 
 class ProcessGenerations:

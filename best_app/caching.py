@@ -33,7 +33,8 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from best_app.cache_era import CacheUntrusted, era_clock
-from best_app.cache_local import NO_COPIES, Breaker, CacheUnavailable, LocalCopies, NoCopies, ProcessGenerations
+from best_app.cache_local import (NO_COPIES, Breaker, CacheUnavailable, LocalCopies, NoCopies, ProcessGenerations,
+                                  per_app)
 from best_app.extensions import cache, db
 from best_app.models import ApiToken
 
@@ -63,15 +64,11 @@ def _shared() -> bool:
 
 
 def _process_generations() -> ProcessGenerations:
-    return current_app.extensions.setdefault("best_app_generations", ProcessGenerations())
+    return per_app("best_app_generations", ProcessGenerations)
 
 
 def _breaker() -> Breaker:
-    breaker = current_app.extensions.get("best_app_cache_breaker")
-    if breaker is None:
-        seconds = current_app.config.get("CACHE_RETRY_SECONDS", 1.0)
-        breaker = current_app.extensions.setdefault("best_app_cache_breaker", Breaker(seconds))
-    return breaker
+    return per_app("best_app_cache_breaker", lambda: Breaker(current_app.config.get("CACHE_RETRY_SECONDS", 1.0)))
 
 
 def _failed(error: Exception | None = None) -> None:
@@ -173,10 +170,7 @@ def _generation(namespace: str) -> int:
 def _local_copies() -> LocalCopies | NoCopies:
     if not _shared():
         return NO_COPIES
-    copies = current_app.extensions.get("best_app_local_cache")
-    if copies is None:
-        copies = current_app.extensions.setdefault("best_app_local_cache", LocalCopies())
-    return copies
+    return per_app("best_app_local_cache", LocalCopies)
 
 
 

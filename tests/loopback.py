@@ -5,9 +5,19 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
+import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from stack import Stack  # noqa: E402,F401  (the runner the stack and fault tests share)
 
 
 @dataclass
@@ -53,3 +63,20 @@ def wait_in_rotation(stack, timeout: float = 20) -> None:
             return
         time.sleep(0.05)
     raise AssertionError(f"nginx did not use {sorted(wanted - seen)} again within {timeout} s")
+
+
+def skip_unless_stack_tests(items, folder: Path, what: str) -> None:
+    """Mark the tests in `folder` skipped unless STACK_TESTS=1: they start real servers."""
+    if os.environ.get("STACK_TESTS") == "1":
+        return
+    skip = pytest.mark.skip(reason=f"{what} need the loopback stack: run them with STACK_TESTS=1")
+    for item in items:
+        if Path(str(item.fspath)).is_relative_to(folder):
+            item.add_marker(skip)
+
+
+def admin_token(stack, name: str) -> dict:
+    """Authorization headers with a new token of the stack's admin."""
+    stack.flask("ensure-admin")
+    secret = stack.flask("tokens", "create", "--user", "admin", "--name", name).strip()
+    return {"Authorization": f"Bearer {secret}"}

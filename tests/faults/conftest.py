@@ -9,8 +9,6 @@ is bounded in count and in time, and targets loopback only.
 """
 from __future__ import annotations
 
-import os
-import sys
 import threading
 import time
 from collections import Counter
@@ -19,23 +17,13 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "scripts"))
-
-from stack import Stack  # noqa: E402
-
-from tests.loopback import request  # noqa: E402
+from tests.loopback import ROOT, Stack, admin_token, request, skip_unless_stack_tests, wait_in_rotation  # noqa: F401  (re-exported)
 
 REPLICAS = 2
 
 
 def pytest_collection_modifyitems(config, items):
-    if os.environ.get("STACK_TESTS") == "1":
-        return
-    skip = pytest.mark.skip(reason="fault tests need the loopback stack: run them with STACK_TESTS=1")
-    for item in items:
-        if Path(str(item.fspath)).is_relative_to(Path(__file__).parent):
-            item.add_marker(skip)
+    skip_unless_stack_tests(items, Path(__file__).parent, "fault tests")
 
 
 @pytest.fixture(scope="module")
@@ -45,14 +33,8 @@ def stack():
 
 
 @pytest.fixture(scope="module")
-def token(stack) -> str:
-    stack.flask("ensure-admin")
-    return stack.flask("tokens", "create", "--user", "admin", "--name", "fault tests").strip()
-
-
-@pytest.fixture(scope="module")
-def auth(token) -> dict:
-    return {"Authorization": f"Bearer {token}"}
+def auth(stack) -> dict:
+    return admin_token(stack, "fault tests")
 
 
 @dataclass
