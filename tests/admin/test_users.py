@@ -289,3 +289,22 @@ def test_posts_without_csrf_token_change_nothing(logged_in_client):
         assert "did not come from this site" in response.get_data(as_text=True)
     db.session.expire_all()
     assert [u.username for u in db.session.scalars(select(User).order_by(User.id))] == ["admin", "bob"]
+
+
+def test_saving_returns_to_the_list_it_came_from(logged_in_client):
+    bob = make_user("bob")
+    listing = "/admin/users?q=bo&sort=-username&role=employee&limit=50"
+    html = logged_in_client.get(listing).get_data(as_text=True)
+    edit_link = re.search(rf'href="(/admin/users/{bob.id}\?back=[^"]+)"', html).group(1).replace("&amp;", "&")
+    page = logged_in_client.get(edit_link)
+    assert 'name="back" value="/admin/users?q=bo&amp;sort=-username&amp;role=employee&amp;limit=50"' in \
+        page.get_data(as_text=True)
+    response = post_form(logged_in_client, edit_link, {**VALID, "username": "bob", "email": "bob@example.com",
+                                                      "role": "employee", "version": "1",
+                                                      "back": "/admin/users?q=bo&sort=-username&role=employee&limit=50"})
+    assert response.status_code == 302 and response.location == listing
+    # A back that is not a path on this site is ignored.
+    response = post_form(logged_in_client, f"/admin/users/{bob.id}", {
+        **VALID, "username": "bob", "email": "bob@example.com", "role": "employee", "version": "2",
+        "back": "https://evil.example/"})
+    assert response.status_code == 302 and response.location == "/admin/users"

@@ -79,8 +79,16 @@ def test_admin_walkthrough(page, screenshot_dir):
     page.get_by_label("Done").check()
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_text("Task Return the charging cable was saved.")).to_be_visible()
-    page.goto("/admin/tasks?done=true&q=charging")
+    # Back on the search it came from; narrow it with the filter panel, then undo that.
+    expect(page.get_by_label("Search tasks")).to_have_value("charging cable")
+    page.get_by_label("Done", exact=True).select_option("true")
+    page.get_by_role("button", name="Apply").click()
+    expect(page.get_by_text("Done: Done")).to_be_visible()
+    expect(page.get_by_label("Search tasks")).to_have_value("charging cable")  # kept
     expect(page.get_by_role("row").filter(has_text="Return the charging cable")).to_contain_text("Done")
+    expect(page.locator("#list-count")).to_contain_text("1 of")
+    page.get_by_role("link", name="Remove filter Done: Done").click()
+    expect(page.get_by_text("Done: Done")).to_have_count(0)
 
     # Delete the user through the confirmation page.
     page.goto(f"/admin/users?q={USERNAME}")
