@@ -48,6 +48,7 @@ class ListColumn:
     kind: str = "text"
     priority: int = 1  # 1 is always shown; 2 is hidden on narrow screens
     labels: tuple[str, str] | None = None  # a bool column's words for true and false (default: its filter's)
+    badge: tuple[str, str] | None = None  # a title column's (boolean field, word) shown beside it when true
 
 
 class DependentsRemain(Exception):
