@@ -76,7 +76,7 @@ def configure_logging(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from best_app import auth, sqlite
+    from best_app import auth, history, sqlite
     from best_app.extensions import cache, csrf, db, limiter, migrate
 
     db.init_app(app)
@@ -84,6 +84,7 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True,
                      compare_type=True)
     cache.init_app(app)
+    history.init_app(app)
     with auth.browser_only(app):  # the admin pages' extensions, which the API does not use
         csrf.init_app(app)
         limiter.init_app(app)

@@ -48,6 +48,8 @@ def _postgres_schema():
 def _forget_request_state(sender, **extra):
     g.pop("_login_user", None)
     g.pop("csrf_token", None)  # Flask-WTF's token for this browser's session
+    g.pop("request_id", None)
+    g.pop("history_actor", None)
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from flask import Blueprint, request
 from flask_login import current_user
 
 from best_app.extensions import login_manager
+from best_app.history import set_actor
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -22,6 +23,7 @@ def require_admin():
     # The user loader only ever returns admins, so "authenticated" means "admin".
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
+    set_actor(f"admin {current_user.username} (#{current_user.id})", current_user.id, "admin")
     return None
 
 

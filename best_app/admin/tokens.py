@@ -26,7 +26,8 @@ def _page() -> tuple[Page, SimpleNamespace]:
             query.cursor = decode_cursor("tokens", request.args["cursor"], query, ApiToken.id.type)
         except BadParameter as error:
             abort(400, description=str(error))
-    statement = select(ApiToken, ApiToken.id.label("_sort")).options(selectinload(ApiToken.user))
+    statement = (select(ApiToken, ApiToken.id.label("_sort"), ApiToken.id.label("id"))
+                 .options(selectinload(ApiToken.user)))
     rows, cursors = keyset_page("tokens", statement, ApiToken.id, ApiToken.id, query)
     view = SimpleNamespace(query=query, page_sizes=(), page_url=lambda cursor: url_for("admin.tokens", cursor=cursor))
     return Page(items=[row.ApiToken for row in rows], **cursors), view

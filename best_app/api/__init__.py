@@ -23,6 +23,7 @@ READ_METHODS = {"GET", "HEAD", "OPTIONS"}
 def require_token():
     from best_app.api.problems import ApiError
     from best_app.auth import authenticate_bearer
+    from best_app.history import set_actor
 
     if request.endpoint in PUBLIC_ENDPOINTS or request.method == "OPTIONS":
         return None
@@ -33,6 +34,7 @@ def require_token():
     if request.method not in READ_METHODS and not identity.is_admin:
         raise ApiError(403, "This token may only read: writes need a token of an admin user.")
     g.api_identity = identity
+    set_actor(f"token {identity.token_id} of user #{identity.user_id}", identity.user_id, "api")
     return None
 
 

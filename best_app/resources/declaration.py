@@ -17,6 +17,7 @@ from functools import cached_property
 from sqlalchemy import delete, func, select, update
 
 from best_app.extensions import db
+from best_app.history import HISTORY_SOURCE
 from best_app.resources.fields import FieldSpec, field_spec
 from best_app.resources.filters import (BooleanFilter, ChoiceFilter, DateFilter, Filter, HasFilter, RefFilter,
                                         TextFilter)
@@ -80,6 +81,8 @@ class Resource:
     boolean_labels: dict[str, tuple[str, str]] = field(default_factory=dict)  # field -> (yes, no)
     chart: str | None = None  # a boolean field whose split the dashboard draws
     nav: bool = True
+    history: bool = True  # every change is recorded in the change log (best_app.history)
+    secret_fields: dict[str, str] = field(default_factory=dict)  # column -> name logged as "changed", no value
 
     # -- names ---------------------------------------------------------------
     @property
@@ -242,14 +245,15 @@ class Resource:
             d.resource == name and d.on_delete == DELETE for d in self.dependents)}
         if remaining and not confirmed:
             raise DependentsRemain(remaining)
+        cascade = {HISTORY_SOURCE: "cascade", "synchronize_session": False}
         for dependent in self.dependents:
             other = REGISTRY[dependent.resource]
             reference = other.column(dependent.field)
             if dependent.on_delete == DELETE:
-                db.session.execute(delete(other.model).where(reference == row.id))
+                db.session.execute(delete(other.model).where(reference == row.id), execution_options=cascade)
             else:
                 db.session.execute(
                     update(other.model).where(reference == row.id)
                     .values({dependent.field: None, "version": other.column("version") + 1}),
-                    execution_options={"synchronize_session": False})
+                    execution_options=cascade)
         db.session.delete(row)

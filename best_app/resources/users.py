@@ -52,4 +52,5 @@ USERS = register(UserResource(
                   ListColumn("email", "Email", "email", priority=2), ListColumn("role", "Role", "choice", priority=2),
                   ListColumn("updated_at", "Changed", "when", priority=2)),
     boolean_labels={"is_admin": ("Administrators", "Not administrators")},
+    secret_fields={"password_hash": "password"},
 ))

@@ -46,3 +46,16 @@ def test_revoke_token(logged_in_client, admin_user):
     assert token.revoked_at is not None
     assert "Revoked" in logged_in_client.get("/admin/tokens").get_data(as_text=True)
     assert api.get("/api/v1/users", headers=headers).status_code == 401  # at once, despite the cache
+
+
+def test_tokens_page_newest_first_over_every_token_once(logged_in_client, admin_user):
+    for n in range(30):
+        ApiToken.issue(admin_user, name=f"job {n:02d}")
+    db.session.commit()
+    seen, url = [], "/admin/tokens"
+    while url:
+        html = logged_in_client.get(url).get_data(as_text=True)
+        seen += re.findall(r"<td>(job \d\d) ", html)
+        match = re.search(r'rel="next"\s+href="([^"]+)"', html)
+        url = match.group(1).replace("&amp;", "&") if match else None
+    assert seen == [f"job {n:02d}" for n in reversed(range(30))]

@@ -1,0 +1,197 @@
+"""Recording the change log: who changed which row of a resource, how, from where.
+
+Writes need not remember to record anything. Session hooks write one
+`changes` row per created, updated or deleted row of every resource declared
+with `history` (best_app.resources), in the same transaction:
+- rows the ORM flushes (the admin pages, the API, the CLI), with the old and
+  new value of each field that changed;
+- rows changed by bulk UPDATE or DELETE statements (a user's cars deleted with
+  them, their tasks unassigned), read before and after the statement.
+
+Secrets are never stored: a field listed in the declaration's
+`secret_fields` is recorded as "changed", without its value or hash.
+
+Who and where come from the request (set_actor, called by the API and the
+admin pages once they know who is asking) or, outside a request, from the
+operating system user of a `flask` command. Each request gets an id, taken
+from a well-formed X-Request-ID (nginx sends one) or made up, and echoed in
+the response, so a log line, a response and a change can be matched.
+"""
+from __future__ import annotations
+
+import getpass
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import Flask, g, has_request_context, request
+from sqlalchemy import event, func, insert, inspect, select
+from sqlalchemy.orm import Session
+
+from best_app.models.base import utcnow
+from best_app.models.change import CREATE, DELETE, UPDATE, Change
+
+# Execution options of bulk statements: the source to record ("cascade"), or none at all.
+HISTORY_SOURCE = "best_app_history_source"
+SKIP_HISTORY = "best_app_skip_history"
+NOT_TRACKED = {"id", "created_at", "updated_at", "version"}
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+@dataclass(frozen=True)
+class Actor:
+    label: str
+    user_id: int | None
+    source: str
+
+
+def set_actor(label: str, user_id: int | None, source: str) -> None:
+    g.history_actor = Actor(label[:160], user_id, source)
+
+
+def current_actor() -> Actor:
+    if has_request_context():
+        actor = g.get("history_actor")
+        if actor is not None:
+            return actor
+        return Actor("anonymous", None, "api" if request.path.startswith("/api/") else "admin")
+    try:
+        user = getpass.getuser()
+    except Exception:  # no user name for this uid (a container without /etc/passwd entry)
+        user = "unknown"
+    return Actor(f"cli {user}", None, "cli")
+
+
+def request_id() -> str | None:
+    if not has_request_context():
+        return None
+    rid = g.get("request_id")
+    if rid is None:
+        sent = request.headers.get("X-Request-ID", "")
+        rid = g.request_id = sent if _REQUEST_ID.match(sent) else uuid.uuid4().hex
+    return rid
+
+
+# -- what a row looks like to the log --------------------------------------------
+
+def _resource_of(table: str):
+    from best_app.resources import REGISTRY
+
+    for resource in REGISTRY.values():
+        if resource.table == table and resource.history:
+            return resource
+    return None
+
+
+def _plain(value):
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def _tracked(resource) -> list[str]:
+    return [name for name in resource.fields if name not in NOT_TRACKED]
+
+
+def _entry(resource, row_id: int, action: str, version, fields: dict) -> dict:
+    actor = current_actor()
+    return {"resource": resource.name, "row_id": row_id, "action": action, "version": version,
+            "changed_at": utcnow(), "actor": actor.label, "actor_user_id": actor.user_id,
+            "source": actor.source, "request_id": request_id(), "fields": fields}
+
+
+def _flushed_entry(resource, obj, action: str) -> dict | None:
+    state = inspect(obj)
+    fields = {}
+    for name in _tracked(resource):
+        value = _plain(getattr(obj, name, None))
+        if action == CREATE:
+            fields[name] = [None, value]
+        elif action == DELETE:
+            fields[name] = [value, None]
+        else:
+            history = state.attrs[name].history
+            if history.has_changes():
+                old = _plain(history.deleted[0]) if history.deleted else None
+                if old != value:
+                    fields[name] = [old, value]
+    for attribute, name in resource.secret_fields.items():
+        if action != DELETE and state.attrs[attribute].history.has_changes():
+            fields[name] = "changed"
+    if action == UPDATE and not fields:
+        return None  # only untracked columns (a version bump alone) changed
+    return _entry(resource, obj.id, action, None if action == DELETE else obj.version, fields)
+
+
+def _write(session: Session, entries: list[dict]) -> None:
+    if not entries:
+        return
+    connection = session.connection()
+    statement = insert(Change)
+    if connection.dialect.name == "postgresql":
+        # Every entry of a transaction carries its id: the change feed's order and horizon.
+        statement = statement.values(txid=func.txid_current())
+    connection.execute(statement, entries)
+
+
+# -- the hooks -----------------------------------------------------------------------
+
+@event.listens_for(Session, "after_flush")
+def _record_flushed(session, flush_context):
+    entries = []
+    for objects, action in ((session.new, CREATE), (session.dirty, UPDATE), (session.deleted, DELETE)):
+        for obj in objects:
+            resource = _resource_of(getattr(obj, "__tablename__", ""))
+            if resource is None or (action == UPDATE and not session.is_modified(obj)):
+                continue
+            entry = _flushed_entry(resource, obj, action)
+            if entry is not None:
+                entries.append(entry)
+    _write(session, entries)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _record_bulk(state):
+    # Bulk INSERTs (`flask seed`) are not recorded: see docs/api.md.
+    if not (state.is_update or state.is_delete) or state.execution_options.get(SKIP_HISTORY):
+        return None
+    table = getattr(state.statement, "table", None)
+    resource = _resource_of(table.name) if table is not None else None
+    if resource is None:
+        return None
+    session, columns = state.session, [resource.column(name) for name in ("id", "version", *_tracked(resource))]
+    where = state.statement.whereclause
+    read = select(*columns) if where is None else select(*columns).where(where)
+    before = {row.id: row for row in session.execute(read, execution_options={SKIP_HISTORY: True})}
+    result = state.invoke_statement()
+    if not before:
+        return result
+    after = {}
+    if state.is_update:
+        again = select(*columns).where(resource.column("id").in_(list(before)))
+        after = {row.id: row for row in session.execute(again, execution_options={SKIP_HISTORY: True})}
+    source = state.execution_options.get(HISTORY_SOURCE, "bulk")
+    entries = []
+    for row_id, old in before.items():
+        new = after.get(row_id)
+        if state.is_update and new is None:
+            continue
+        fields = {name: [_plain(getattr(old, name)), None if new is None else _plain(getattr(new, name))]
+                  for name in _tracked(resource)
+                  if new is None or getattr(old, name) != getattr(new, name)}
+        if new is not None and not fields:
+            continue
+        entry = _entry(resource, row_id, DELETE if new is None else UPDATE, None if new is None else new.version,
+                       fields)
+        entry["source"] = source
+        entries.append(entry)
+    _write(session, entries)
+    return result
+
+
+def init_app(app: Flask) -> None:
+    @app.after_request
+    def echo_request_id(response):
+        rid = g.get("request_id")
+        if rid is not None:
+            response.headers["X-Request-ID"] = rid
+        return response

@@ -1,0 +1,85 @@
+"""The change log: every write path records its changes, in the same transaction."""
+import json
+from sqlalchemy import select, update
+
+from best_app.extensions import db
+from best_app.models import Change, Task
+from tests.admin.conftest import post_form
+from tests.conftest import make_car, make_task, make_user
+
+
+def entries(**where) -> list[Change]:
+    db.session.expire_all()
+    return db.session.scalars(select(Change).filter_by(**where).order_by(Change.id)).all()
+
+
+def test_api_writes_are_recorded_with_actor_source_request_id_and_diffs(client, auth_headers, admin_user):
+    created = client.post("/api/v1/tasks", json={"title": "Plan", "assignee_id": admin_user.id}, headers=auth_headers)
+    task_id = created.get_json()["id"]
+    patched = client.patch(f"/api/v1/tasks/{task_id}", json={"title": "Plan trip", "done": True}, headers=auth_headers)
+    client.put(f"/api/v1/tasks/{task_id}", json={"title": "Plan trip"}, headers=auth_headers)
+    client.delete(f"/api/v1/tasks/{task_id}", headers=auth_headers)
+    log = entries(resource="tasks", row_id=task_id)
+    assert [(e.action, e.version, e.source) for e in log] == [
+        ("create", 1, "api"), ("update", 2, "api"), ("update", 3, "api"), ("delete", None, "api")]
+    assert log[1].fields == {"title": ["Plan", "Plan trip"], "done": [False, True]}
+    assert log[2].fields == {"done": [True, False], "assignee_id": [admin_user.id, None]}
+    assert log[3].fields["title"] == ["Plan trip", None]
+    assert log[0].actor_user_id == admin_user.id and log[0].actor.startswith("token ")
+    assert log[1].request_id == patched.headers["X-Request-ID"] != log[0].request_id
+
+
+def test_a_refused_or_failed_write_records_nothing(client, auth_headers):
+    task = make_task("t")
+    before = len(entries())
+    client.patch(f"/api/v1/tasks/{task.id}", json={"title": ""}, headers=auth_headers)  # 422
+    client.patch(f"/api/v1/tasks/{task.id}", json={"title": "x"}, headers={**auth_headers, "If-Match": '"9"'})  # 412
+    make_user("taken")
+    client.post("/api/v1/users", json={"username": "TAKEN", "email": "t2@example.com"}, headers=auth_headers)  # 409
+    assert len(entries()) == before + 1  # only make_user's own
+
+
+def test_admin_pages_record_their_admin_and_the_cascade_of_a_delete(logged_in_client, admin_user):
+    bob = make_user("bob")
+    car_id, task_id = make_car(bob, "Fiat 500").id, make_task("Wash car", bob).id
+    post_form(logged_in_client, f"/admin/users/{bob.id}", {"username": "bob", "email": "bob@example.com",
+                                                           "name": "Bob B", "role": "teacher", "version": "1"})
+    page = logged_in_client.get(f"/admin/users/{bob.id}/delete")
+    from tests.helpers import csrf_token
+    import re
+    previewed = re.search(r'name="previewed" value="([^"]*)"', page.get_data(as_text=True)).group(1)
+    logged_in_client.post(f"/admin/users/{bob.id}/delete", data={"version": "2", "previewed": previewed,
+                                                                 "csrf_token": csrf_token(page)})
+    edit, deleted = entries(resource="users", row_id=bob.id)[1:]
+    assert edit.source == "admin" and edit.actor == f"admin admin (#{admin_user.id})"
+    assert edit.fields == {"name": ["Bob", "Bob B"], "role": ["employee", "teacher"]}
+    assert deleted.action == "delete" and deleted.source == "admin"
+    [car_gone] = entries(resource="cars", row_id=car_id, action="delete")
+    [unassigned] = entries(resource="tasks", row_id=task_id, action="update")
+    assert car_gone.source == unassigned.source == "cascade"
+    assert unassigned.fields == {"assignee_id": [bob.id, None]} and unassigned.version == 2
+    assert car_gone.actor_user_id == admin_user.id
+
+
+def test_passwords_are_recorded_as_changed_never_their_hash(client, auth_headers, runner):
+    user = client.post("/api/v1/users", json={"username": "pat", "email": "pat@example.com",
+                                              "password": "first password"}, headers=auth_headers).get_json()
+    client.patch(f"/api/v1/users/{user['id']}", json={"password": "second password"}, headers=auth_headers)
+    log = entries(resource="users", row_id=user["id"])
+    assert log[1].fields == {"password": "changed"}
+    stored = json.dumps([e.fields for e in entries()])
+    assert "pbkdf2" not in stored and "scrypt" not in stored and "password" in stored
+
+
+def test_cli_and_bulk_writes_are_recorded(runner):
+    result = runner.invoke(args=["users", "create-admin", "--username", "root2", "--email", "r@example.com",
+                                 "--password", "a long password"])
+    assert result.exit_code == 0, result.output
+    [created] = entries(resource="users", action="create")
+    assert created.source == "cli" and created.actor.startswith("cli ")
+    tasks = [make_task(f"t{n}") for n in range(3)]
+    db.session.execute(update(Task).where(Task.title != "t1").values(done=True, version=Task.version + 1))
+    db.session.commit()
+    bulk = entries(resource="tasks", action="update")
+    assert sorted(e.row_id for e in bulk) == [tasks[0].id, tasks[2].id]
+    assert all(e.source == "bulk" and e.fields == {"done": [False, True]} and e.version == 2 for e in bulk)
