@@ -83,3 +83,26 @@ def test_cli_and_bulk_writes_are_recorded(runner):
     bulk = entries(resource="tasks", action="update")
     assert sorted(e.row_id for e in bulk) == [tasks[0].id, tasks[2].id]
     assert all(e.source == "bulk" and e.fields == {"done": [False, True]} and e.version == 2 for e in bulk)
+
+
+def test_the_admin_shows_a_rows_history_and_every_change(logged_in_client, admin_user):
+    bob = make_user("bob")
+    post_form(logged_in_client, f"/admin/users/{bob.id}", {"username": "bob", "email": "bob@example.com",
+                                                           "name": "Robert <b>", "role": "employee", "version": "1"})
+    page = logged_in_client.get(f"/admin/users/{bob.id}")
+    assert f'href="/admin/users/{bob.id}/history"' in page.get_data(as_text=True)
+    html = logged_in_client.get(f"/admin/users/{bob.id}/history").get_data(as_text=True)
+    assert "History of user bob" in html and "<del>Bob</del>" in html and "<ins>Robert &lt;b&gt;</ins>" in html
+    assert f"by admin admin (#{admin_user.id})" in html
+    everything = logged_in_client.get("/admin/changes?resource=users&source=admin").get_data(as_text=True)
+    assert f'href="/admin/users/{bob.id}/history"' in everything
+    assert "No changes match" in logged_in_client.get("/admin/changes?source=import").get_data(as_text=True)
+    bad = logged_in_client.get("/admin/changes?source=telepathy")
+    assert bad.status_code == 400 and "Query parameter &#39;source&#39;" in bad.get_data(as_text=True)
+    # A deleted row keeps its history, reachable from the changes page.
+    bob_id = bob.id
+    db.session.delete(bob)
+    db.session.commit()
+    gone = logged_in_client.get(f"/admin/users/{bob_id}/history").get_data(as_text=True)
+    assert f"user #{bob_id} (deleted)" in gone and "delete" in gone
+    assert logged_in_client.get("/admin/users/99999/history").status_code == 404

@@ -1,0 +1,102 @@
+"""The change log in the admin: a row's history, and every change, filterable.
+
+`/admin/<resource>/<id>/history` shows one row's changes, newest first, with
+each field's old and new value; it works for deleted rows too (the global
+page links to it). `/admin/changes` lists every change, filterable by
+resource, acting user, source and date.
+"""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from flask import abort, render_template, request, url_for
+from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
+
+from best_app.admin import bp
+from best_app.extensions import db
+from best_app.models import Change
+from best_app.models.change import SOURCES
+from best_app.resources import REGISTRY, Resource
+from best_app.resources import params
+from best_app.resources.params import BadParameter
+from best_app.resources.query import ListQuery, Page, decode_cursor, keyset_page
+
+PER_PAGE = 25
+
+
+def _page(list_name: str, statement, args) -> tuple[Page, SimpleNamespace]:
+    """Newest first, with the lists' keyset paginator; `view` for the pager macro."""
+    query = ListQuery(limit=PER_PAGE, sort="id", descending=True)
+    if args.get("cursor"):
+        query.cursor = decode_cursor(list_name, args["cursor"], query, Change.id.type)
+    statement = statement.add_columns(Change.id.label("_sort"), Change.id.label("id"))
+    rows, cursors = keyset_page(list_name, statement, Change.id, Change.id, query)
+    kept = {name: value for name, value in args.items() if name != "cursor"}
+    view = SimpleNamespace(query=query, page_sizes=(), page_url=lambda cursor: url_for(
+        request.endpoint, **request.view_args, **kept, **({"cursor": cursor} if cursor else {})))
+    return Page(items=[row.Change for row in rows], **cursors), view
+
+
+def _history(resource: Resource, id: int):
+    row = db.session.get(resource.model, id)
+    statement = select(Change).where(Change.resource == resource.name, Change.row_id == id)
+    try:
+        page, view = _page(f"admin-history:{resource.name}", statement, request.args)
+    except BadParameter as error:
+        abort(400, description=str(error))
+    if row is None and not page.items and not request.args.get("cursor"):
+        abort(404)
+    return render_template("admin/changes/list.html", page=page, view=view, resource=resource, row=row,
+                           row_id=id, filters=None)
+
+
+def _filters(args) -> dict:
+    """The global page's filters, read like every list's: a malformed one is a 400 naming it."""
+    found = {}
+    if args.get("resource"):
+        if args["resource"] not in REGISTRY:
+            raise BadParameter("resource", f"must be one of {', '.join(REGISTRY)}")
+        found["resource"] = args["resource"]
+    if args.get("source"):
+        if args["source"] not in SOURCES:
+            raise BadParameter("source", f"must be one of {', '.join(SOURCES)}")
+        found["source"] = args["source"]
+    if args.get("actor_user_id"):
+        found["actor_user_id"] = params.integer("actor_user_id", args["actor_user_id"])
+    for name in ("changed_after", "changed_before"):
+        if args.get(name):
+            found[name] = params.moment(name, args[name])
+    return found
+
+
+@bp.get("/changes")
+def changes():
+    args = MultiDict([(name, value) for name, value in request.args.items() if value != ""])
+    try:
+        filters = _filters(args)
+        statement = select(Change)
+        for name, value in filters.items():
+            if name == "changed_after":
+                statement = statement.where(Change.changed_at >= value)
+            elif name == "changed_before":
+                statement = statement.where(Change.changed_at < value)
+            else:
+                statement = statement.where(getattr(Change, name) == value)
+        page, view = _page("admin-changes", statement, args)
+    except BadParameter as error:
+        abort(400, description=str(error))
+    return render_template("admin/changes/list.html", page=page, view=view, resource=None, row=None, row_id=None,
+                           filters={name: args.get(name, "") for name in
+                                    ("resource", "source", "actor_user_id", "changed_after", "changed_before")},
+                           resources=list(REGISTRY.values()), sources=SOURCES)
+
+
+def register(resource: Resource) -> None:
+    bp.add_url_rule(f"/{resource.name}/<int:id>/history", f"{resource.singular}_history",
+                    lambda id: _history(resource, id), methods=["GET"])
+
+
+for _resource in REGISTRY.values():
+    if _resource.history:
+        register(_resource)
