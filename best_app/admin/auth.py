@@ -8,6 +8,10 @@ login page into an open redirect.
 
 Logging in starts a server-side session and logging out ends it
 (best_app.auth), so a copy of the cookie is worth nothing after logout.
+
+Every attempt the form accepts is in the login audit trail (best_app.audit),
+refused ones too: a login and a logout with their session, in one
+transaction; a refusal, including by the throttle, on its own.
 """
 from __future__ import annotations
 
@@ -17,13 +21,15 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 from sqlalchemy import func, or_, select
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from best_app import audit
 from best_app.admin import bp
 from best_app.auth import begin_session, end_session
 from best_app.extensions import db, limiter
 from best_app.forms import LoginForm
-from best_app.models import User
+from best_app.models import User, login_event
 
 THROTTLED = "Too many failed login attempts. Wait a minute, then try again."
 BAD_CREDENTIALS = "Unknown username or email, or wrong password."
@@ -92,10 +98,15 @@ def login():
             check_password_hash(_dummy_hash(), form.password.data)
         if user is None or not user.check_password(form.password.data):
             error, status = BAD_CREDENTIALS, 401
+            reason = login_event.UNKNOWN_ACCOUNT if user is None else login_event.WRONG_PASSWORD
+            audit.record_alone(login_event.LOGIN_FAILED, user=user, login=form.login.data, reason=reason)
         elif not user.is_admin:
             error, status = NOT_ADMIN, 403
+            audit.record_alone(login_event.LOGIN_FAILED, user=user, login=form.login.data,
+                               reason=login_event.NOT_ADMIN)
         else:
             begin_session(user)
+            audit.record(login_event.LOGIN, user=user, login=form.login.data)
             db.session.commit()
             flash(f"Welcome, {user.name or user.username}.", "success")
             return redirect(target or url_for("admin.dashboard"))
@@ -104,8 +115,19 @@ def login():
     return render_template("admin/login.html", form=form, error=error), status
 
 
+def _record_throttled() -> None:
+    login = request.form.get("login", "")
+    try:
+        user = _find_user(login.strip()[:254])
+    except SQLAlchemyError:  # still a 429, not a server error; the event is logged as not stored
+        user = None
+    audit.record_throttled(user, login)
+
+
 @bp.errorhandler(429)
 def too_many_attempts(error):
+    if request.endpoint == "admin.login":
+        _record_throttled()
     response = current_app.make_response(
         (render_template("admin/login.html", form=LoginForm(), error=THROTTLED), 429))
     response.headers["Retry-After"] = "60"
@@ -114,6 +136,7 @@ def too_many_attempts(error):
 
 @bp.post("/logout")
 def logout():
+    audit.record(login_event.LOGOUT, user=current_user)
     end_session()
     db.session.commit()
     flash("You have been logged out.", "info")

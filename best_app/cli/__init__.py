@@ -6,6 +6,7 @@ error rolls back, prints one line and exits with status 1.
 """
 from flask import Flask
 
+from best_app.cli.audit import audit_cli
 from best_app.cli.ops import ensure_admin_command, wait_for_db_command
 from best_app.cli.seed import seed_command
 from best_app.cli.tokens import tokens_cli
@@ -18,3 +19,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(seed_command)
     app.cli.add_command(wait_for_db_command)
     app.cli.add_command(ensure_admin_command)
+    app.cli.add_command(audit_cli)

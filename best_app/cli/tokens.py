@@ -1,10 +1,15 @@
-"""`flask tokens ...`: API bearer tokens for scripts."""
+"""`flask tokens ...`: API bearer tokens for scripts.
+
+Creating and revoking are in the login audit trail, in the command's transaction.
+"""
 import click
 from flask.cli import AppGroup
 
+from best_app import audit
 from best_app.cli.common import fail, find_user
 from best_app.extensions import db
 from best_app.models import ApiToken
+from best_app.models.login_event import TOKEN_CREATED, TOKEN_REVOKED
 
 tokens_cli = AppGroup("tokens", help="Manage API bearer tokens.")
 
@@ -18,6 +23,8 @@ def create_token(user_ref: str, name: str):
         fail("--name must be at most 100 characters")
     user = find_user(user_ref)
     token, secret = ApiToken.issue(user, name=name)
+    db.session.flush()  # for the token's id
+    audit.record(TOKEN_CREATED, user=user, token_id=token.id)
     db.session.commit()
     click.echo(f"Created token {token.id} for {user.username}; it is shown only once.", err=True)
     click.echo(secret)
@@ -30,7 +37,9 @@ def revoke_token(token_id: int):
     token = db.session.get(ApiToken, token_id)
     if token is None:
         fail(f"no token with id {token_id}")
-    token.revoke()
+    if token.is_active:
+        token.revoke()
+        audit.record(TOKEN_REVOKED, user=token.user, token_id=token.id)
     db.session.commit()
     click.echo(f"Revoked token {token_id}.")
 

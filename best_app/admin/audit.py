@@ -1,0 +1,72 @@
+"""The login audit trail in the admin pages: newest first, by kind and by account.
+
+Read-only: events are written by best_app.audit where they happen. Paged with
+the lists' one keyset paginator, like the tokens page.
+"""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from flask import abort, render_template, request, url_for
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from best_app.admin import bp
+from best_app.extensions import db
+from best_app.forms import MAX_ID
+from best_app.models import LoginEvent, User
+from best_app.models.login_event import KINDS
+from best_app.resources.params import BadParameter
+from best_app.resources.query import ListQuery, Page, decode_cursor, keyset_page
+
+PER_PAGE = 50
+LIST_NAME = "login-events"
+
+
+def find_user(identifier: str) -> User | None:
+    """A user by username or email (any case), or else by id, as the CLI finds them."""
+    identifier = identifier.strip()
+    if not identifier or len(identifier) > 254:
+        return None
+    user = db.session.scalar(select(User).where(func.lower(User.username) == identifier.lower())) \
+        or db.session.scalar(select(User).where(func.lower(User.email) == identifier.lower()))
+    if user is None and identifier.isascii() and identifier.isdigit() and 0 < int(identifier) <= MAX_ID:
+        user = db.session.get(User, int(identifier))
+    return user
+
+
+def _filters() -> tuple[dict, User | None]:
+    """The filters in the query string, checked: an unknown kind or account is a 400."""
+    kind, user_ref = request.args.get("kind", ""), request.args.get("user", "")
+    if kind and kind not in KINDS:
+        abort(400, description=f"Query parameter 'kind': must be one of {', '.join(KINDS)}.")
+    user = find_user(user_ref) if user_ref else None
+    if user_ref and user is None:
+        abort(400, description="Query parameter 'user': no user has this id, username or email.")
+    return {"kind": kind or None, "user": user_ref or None}, user
+
+
+def _page(args: dict, user: User | None) -> Page:
+    query = ListQuery(limit=PER_PAGE, sort="id", descending=True)
+    if request.args.get("cursor"):
+        try:
+            query.cursor = decode_cursor(LIST_NAME, request.args["cursor"], query, LoginEvent.id.type)
+        except BadParameter as error:
+            abort(400, description=str(error))
+    # keyset_page reads each row's `_sort` and `id`.
+    statement = select(LoginEvent, LoginEvent.id.label("_sort"), LoginEvent.id.label("id")).options(
+        selectinload(LoginEvent.user), selectinload(LoginEvent.actor))
+    if args["kind"]:
+        statement = statement.where(LoginEvent.kind == args["kind"])
+    if user is not None:
+        statement = statement.where(LoginEvent.user_id == user.id)
+    rows, cursors = keyset_page(LIST_NAME, statement, LoginEvent.id, LoginEvent.id, query)
+    return Page(items=[row.LoginEvent for row in rows], **cursors)
+
+
+@bp.get("/audit/logins")
+def audit_logins():
+    args, user = _filters()
+    page = _page(args, user)
+    view = SimpleNamespace(page_sizes=(), page_url=lambda cursor: url_for("admin.audit_logins", cursor=cursor, **args))
+    return render_template("admin/audit/logins.html", page=page, view=view, args=args, kinds=KINDS)
