@@ -149,6 +149,8 @@ class Config:
         # ... or after this long without a request; 0 (the default) means never.
         idle_minutes = _int(env, "SESSION_IDLE_MINUTES", 0)
         self.SESSION_IDLE_TIMEOUT = timedelta(minutes=idle_minutes) if idle_minutes else None
+        # `flask history prune` without --older-than keeps this many days of the change log; 0: no default.
+        self.HISTORY_RETENTION_DAYS = _int(env, "HISTORY_RETENTION_DAYS", 0)
         self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
         # Used by Flask-Limiter; memory:// is right for one process only.
         self.RATELIMIT_STORAGE_URI = redis_url or "memory://"

@@ -106,3 +106,21 @@ def test_the_admin_shows_a_rows_history_and_every_change(logged_in_client, admin
     gone = logged_in_client.get(f"/admin/users/{bob_id}/history").get_data(as_text=True)
     assert f"user #{bob_id} (deleted)" in gone and "delete" in gone
     assert logged_in_client.get("/admin/users/99999/history").status_code == 404
+
+
+def test_prune_keeps_the_recent_log_and_remembers_how_far_it_went(runner, app):
+    from datetime import timedelta
+
+    from best_app.models.base import utcnow
+    from best_app.models.change import ChangeRetention
+
+    old, recent = make_task("old"), make_task("recent")
+    db.session.execute(update(Change).where(Change.row_id == old.id).values(changed_at=utcnow() - timedelta(days=500)))
+    db.session.commit()
+    result = runner.invoke(args=["history", "prune", "--older-than", "400d"])
+    assert result.exit_code == 0 and "Removed 1 change log entry" in result.output
+    assert [e.row_id for e in entries()] == [recent.id]
+    mark = db.session.get(ChangeRetention, 1)
+    assert mark.pruned_id < entries()[0].id
+    assert runner.invoke(args=["history", "prune", "--older-than", "soon"]).exit_code == 1
+    assert "HISTORY_RETENTION_DAYS" in runner.invoke(args=["history", "prune"]).output

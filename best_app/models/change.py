@@ -52,3 +52,15 @@ class Change(db.Model):
                 "version": self.version, "changed_at": self.changed_at.isoformat(), "actor": self.actor,
                 "actor_user_id": self.actor_user_id, "source": self.source, "request_id": self.request_id,
                 "fields": self.fields}
+
+
+class ChangeRetention(db.Model):
+    """One row: how far `flask history prune` has deleted, so the feed can say
+    "gone" to a cursor older than that instead of silently skipping."""
+
+    __tablename__ = "change_retention"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pruned_txid: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    pruned_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    pruned_before: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)

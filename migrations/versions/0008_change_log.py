@@ -1,4 +1,4 @@
-"""The change log: one row per created, updated or deleted row of a resource.
+"""The change log: one row per created, updated or deleted row of a resource, and how far it was pruned.
 
 Revision ID: 0008_change_log
 Revises: 0006_cars_tasks_search_trgm
@@ -34,7 +34,16 @@ def upgrade():
     op.create_index("ix_changes_txid_id", "changes", ["txid", "id"])
     op.create_index("ix_changes_changed_at_id", "changes", ["changed_at", "id"])
     op.create_index(op.f("ix_changes_actor_user_id"), "changes", ["actor_user_id"])
+    op.create_table(
+        "change_retention",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("pruned_txid", sa.BigInteger(), nullable=False),
+        sa.Column("pruned_id", sa.BigInteger(), nullable=False),
+        sa.Column("pruned_before", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_change_retention")),
+    )
 
 
 def downgrade():
+    op.drop_table("change_retention")
     op.drop_table("changes")
