@@ -2,7 +2,7 @@
 import importlib
 import sys
 
-SUITES = ["bench.seed", "bench.nginx", "bench.admin_pages", "bench.api"]
+SUITES = ["bench.seed", "bench.nginx", "bench.admin_pages", "bench.api", "bench.scale"]
 
 
 def main() -> int:
