@@ -16,7 +16,7 @@ from sqlalchemy import func, select, text
 
 from best_app.extensions import db
 from best_app.resources.declaration import Resource
-from best_app.resources.query import ListQuery, narrow
+from best_app.resources.query import ListQuery, matching_ids
 
 BOUND = 10_000
 ESTIMATE_ABOVE = 100_000
@@ -49,7 +49,7 @@ def count_all(resource: Resource) -> Count:
 def count_matching(resource: Resource, query: ListQuery) -> Count:
     if not query.narrowed:
         return count_all(resource)
-    capped = narrow(resource, select(resource.column("id")), query).limit(BOUND + 1).subquery()
+    capped = matching_ids(resource, query).limit(BOUND + 1).subquery()
     found = db.session.scalar(select(func.count()).select_from(capped)) or 0
     return Count(BOUND, exact=False) if found > BOUND else Count(found)
 

@@ -19,7 +19,7 @@ from datetime import datetime
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import Boolean, DateTime, Integer, String, exists, literal, or_, select, tuple_
+from sqlalchemy import Boolean, DateTime, Integer, String, false, literal, or_, select, true, tuple_, union_all
 
 from best_app.extensions import db
 from best_app.resources import REGISTRY
@@ -34,6 +34,10 @@ MAX_SEARCH = 200
 # this many, their ids go into the query (an index finds their rows); past it
 # the term is common, and each row's reference is checked as the rows are read.
 RELATED_IDS = 1000
+# A trigram index narrows nothing for a term shorter than this: PostgreSQL
+# would read all of it and then recheck every row, slower than reading the
+# rows in the list's order, which it does when no index applies (_matches).
+TRIGRAM = 3
 NEXT, PREV, LAST = "next", "prev", "last"
 
 
@@ -53,6 +57,9 @@ class ListQuery:
     filters: dict = field(default_factory=dict)  # parameter -> parsed value, the scope's included
     cursor: Cursor | None = None
     count: bool = False  # whether the caller asked for counts
+    # What the search found among referenced rows, per reference: looked up
+    # once for the page and the count alike. Not part of what the query means.
+    related: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def sort_param(self) -> str:
@@ -165,41 +172,115 @@ def _pattern(q: str) -> str:
     return "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def _matches(resource: Resource, pattern: str):
-    return or_(*(resource.column(name).ilike(pattern, escape="\\") for name in resource.search))
+def _matches(resource: Resource, q: str):
+    pattern = _pattern(q)
+    # Shorter than TRIGRAM: the columns as an expression no index serves.
+    indexed = len(q) >= TRIGRAM
+    return or_(*((column if indexed else column + "").ilike(pattern, escape="\\")
+                 for column in (resource.column(name) for name in resource.search)))
 
 
 def own_search_clause(resource: Resource, q: str):
     """Rows whose own search columns contain `q`, in any case (no references)."""
-    return _matches(resource, _pattern(q))
+    return _matches(resource, q)
 
 
-def search_clause(resource: Resource, q: str):
+def _related_ids(resource: Resource, reference: str, q: str, found: dict) -> list[int] | None:
+    """Ids of the rows `reference` points at whose search columns contain `q`, or
+    None past RELATED_IDS of them; kept in `found` (a ListQuery's `related`)."""
+    if reference not in found:
+        target = REGISTRY[resource.relations[reference]]
+        # Planned for every matching row, so a term the trigram indexes can
+        # narrow is looked up in them; read only as far as the LIMIT. With the
+        # LIMIT in view, PostgreSQL reads the table in order instead, betting
+        # on many matches: a first name found among a million users then cost
+        # a third of a table scan, and a term just past RELATED_IDS all of it.
+        matching = (select(target.column("id").label("id")).where(_matches(target, q))
+                    .cte().prefix_with("MATERIALIZED", dialect="postgresql"))
+        ids = db.session.scalars(select(matching.c.id).limit(RELATED_IDS + 1)).all()
+        found[reference] = ids if len(ids) <= RELATED_IDS else None
+    return found[reference]
+
+
+def _reference_matches(resource: Resource, reference: str, q: str, found: dict):
+    """Rows whose `reference` points at a row whose search columns contain `q`."""
+    column = resource.column(reference)
+    ids = _related_ids(resource, reference, q, found)
+    if ids is not None:
+        return column.in_(ids) if ids else false()
+    # A common term: each row's reference is checked as the row is read (one
+    # index probe), so a page stops after its rows. A scalar subquery rather
+    # than EXISTS, which PostgreSQL turns into a hash of every matching
+    # referenced row, built before the page's first row: 20,000 rows for a
+    # first name among a million users.
+    target = REGISTRY[resource.relations[reference]]
+    return select(_matches(target, q)).where(target.column("id") == column).scalar_subquery()
+
+
+def search_clause(resource: Resource, q: str, found: dict | None = None):
     """Rows whose own search columns contain `q` (any case), or whose reference
     (search_relations) points at a row whose search columns do."""
-    pattern = _pattern(q)
-    clauses = [_matches(resource, pattern)]
-    for reference in resource.search_relations:
-        target = REGISTRY[resource.relations[reference]]
-        target_id, column = target.column("id"), resource.column(reference)
-        matching = _matches(target, pattern)
-        ids = db.session.scalars(select(target_id).where(matching).limit(RELATED_IDS + 1)).all()
-        if len(ids) <= RELATED_IDS:
-            if ids:
-                clauses.append(column.in_(ids))
-        else:
-            clauses.append(exists(select(1).where(target_id == column, matching)))
-    return or_(*clauses)
+    found = {} if found is None else found
+    return or_(_matches(resource, q),
+               *(_reference_matches(resource, reference, q, found) for reference in resource.search_relations))
+
+
+def _filtered(resource: Resource, statement, query: ListQuery):
+    filters = resource.filters
+    for name, value in query.filters.items():
+        statement = statement.where(filters[name].clause(value))
+    return statement
 
 
 def narrow(resource: Resource, statement, query: ListQuery):
     """`statement` with the query's filters and search applied."""
-    filters = resource.filters
-    for name, value in query.filters.items():
-        statement = statement.where(filters[name].clause(value))
+    statement = _filtered(resource, statement, query)
     if query.q:
-        statement = statement.where(search_clause(resource, query.q))
+        statement = statement.where(search_clause(resource, query.q, query.related))
     return statement
+
+
+def matching_ids(resource: Resource, query: ListQuery):
+    """The ids of the rows `narrow` keeps, in no particular order, shaped for
+    reading only the first few thousand (a bounded count).
+
+    A search whose term is common among referenced rows (a first name among a
+    million users) is split into disjoint parts, one per way of matching: the
+    row's own columns, then each reference, driven from the matching
+    referenced rows through the reference's index. As one statement, the
+    database reads the rows in table order, checking each one's reference,
+    and most do not match.
+    """
+    base = select(resource.column("id"))
+    if not query.q:
+        return narrow(resource, base, query)
+    q, found = query.q, query.related
+    many = [reference for reference in resource.search_relations
+            if _related_ids(resource, reference, q, found) is None]
+    if not many:
+        return narrow(resource, base, query)
+    earlier = [_matches(resource, q)]  # what the parts before matched: excluded from the later ones
+    parts = [_filtered(resource, base, query).where(earlier[0])]
+    for reference in resource.search_relations:
+        if reference in many:
+            target = REGISTRY[resource.relations[reference]]
+            referenced = select(target.column("id").label("id")).where(_matches(target, q)).subquery()
+            rows = _filtered(resource, base, query).where(*(clause.is_not(true()) for clause in earlier))
+            joined = resource.column(reference) == referenced.c.id
+            if db.engine.dialect.name == "postgresql":
+                # LATERAL, kept apart by OFFSET 0: a nested loop from the
+                # matching referenced rows that stops at the count's LIMIT. As
+                # a plain join the planner hashes them all and reads the table.
+                rows = rows.where(joined).offset(0).lateral()
+                parts.append(select(rows.c.id).select_from(referenced).join(rows, true()))
+            else:  # SQLite has no LATERAL, and loops over the rows regardless
+                parts.append(rows.join(referenced, joined))
+        else:
+            clause = _reference_matches(resource, reference, q, found)
+            parts.append(_filtered(resource, base, query)
+                         .where(clause, *(other.is_not(true()) for other in earlier)))
+        earlier.append(_reference_matches(resource, reference, q, found))
+    return union_all(*parts)
 
 
 @dataclass
