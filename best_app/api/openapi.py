@@ -71,6 +71,7 @@ def enum_schemas() -> dict:
                 schemas[enum_name(resource, name)] = _enum(spec.enum, f"A {resource.singular}'s {name}.")
         sorts = [*resource.sorts, *(f"-{s}" for s in resource.sorts)]
         schemas[f"{resource.singular.capitalize()}Sort"] = _enum(sorts, "A sort field; '-' for descending.")
+    schemas["HealthStatus"] = _enum(["ok", "fail"], "Whether this replica, or one dependency, can serve.")
     return schemas
 
 
@@ -162,6 +163,18 @@ def _query(name: str, schema: dict, description: str) -> dict:
     return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
 
 
+def filter_schema(schema: dict) -> dict:
+    """A filter's schema with its type stated inside every alternative: client
+    generators type {"type": "string", "anyOf": [{"format": "date"}, ...]} as
+    "anything", but [{"type": "string", "format": "date"}, ...] as a date or a
+    date-time. The two say the same to a validator."""
+    key = next((key for key in ("anyOf", "oneOf") if key in schema), None)
+    if key is None or "type" not in schema:
+        return schema
+    outer = {k: v for k, v in schema.items() if k not in (key, "type")}
+    return {**outer, key: [{"type": schema["type"], **branch} for branch in schema[key]]}
+
+
 def list_parameters(resource: Resource, fixed: str | None = None) -> list[dict]:
     searched = list(resource.search) + [f"the {field.removesuffix('_id')}'s {', '.join(REGISTRY[target].search)}"
                                         for field, target in resource.relations.items()
@@ -179,7 +192,7 @@ def list_parameters(resource: Resource, fixed: str | None = None) -> list[dict]:
     ]
     for name, filter_ in resource.filters.items():
         if name != fixed:
-            schema = filter_.schema()
+            schema = filter_schema(filter_.schema())
             spec = resource.specs.get(name)
             if spec is not None and spec.enum is not None:
                 schema = _ref(enum_name(resource, name))
@@ -254,17 +267,24 @@ def resource_paths(resource: Resource) -> dict:
     return paths
 
 
+def health_schema() -> dict:
+    return {"type": "object", "additionalProperties": False, "required": ["status", "checks"], "properties": {
+        "status": _ref("HealthStatus"),
+        "checks": {"type": "object", "additionalProperties": _ref("HealthStatus"),
+                   "description": "Each dependency (database, cache) by name."}}}
+
+
 def meta_paths() -> dict:
-    health = {"type": "object", "properties": {"status": {"type": "string", "enum": ["ok", "fail"],
-                                                          "x-enum-varnames": ["OK", "FAIL"]},
-                                               "checks": {"type": "object"}}}
+    health = _json(_ref("Health"))
+    retry = {"Retry-After": {"required": True, "description": "Seconds to wait before asking again.",
+                             "schema": {"type": "string"}}}
     public = {"security": [], "tags": ["meta"]}
     return {
         f"{PREFIX}/health": {"get": {**public, "operationId": "health", "summary": "Can this replica serve?",
                                      "responses": {
-                                         "200": {"description": "Healthy.", "content": _json(health)},
+                                         "200": {"description": "Healthy.", "content": health},
                                          "503": {"description": "A dependency is down (named in `checks`).",
-                                                 "content": _json(health)}}}},
+                                                 "headers": retry, "content": health}}}},
         f"{PREFIX}/openapi.json": {"get": {**public, "operationId": "openapi_document", "summary": "This document",
                                            "responses": {"200": {"description": "OpenAPI 3.1.",
                                                                  "content": _json({"type": "object"})}}}},
@@ -282,7 +302,7 @@ def components() -> dict:
         "errors": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
         "dependents": {"type": "object", "additionalProperties": {"type": "integer"}},
         "current_version": {"type": "integer"}}}
-    schemas = {"Problem": problem, "Count": count_schema(), **enum_schemas()}
+    schemas = {"Problem": problem, "Count": count_schema(), "Health": health_schema(), **enum_schemas()}
     for resource in REGISTRY.values():
         schemas.update(resource_schemas(resource))
     problem_json = _json(_ref("Problem"), "application/problem+json")

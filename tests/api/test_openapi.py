@@ -124,3 +124,25 @@ def test_the_input_schema_and_the_forms_agree(client, auth_headers, resource, fi
             assert response.status_code == 201, (probe, response.get_json())
         elif re.search("[\x00-\x1f\x7f]", probe.strip()):
             assert field in assert_problem(response, 422)["errors"], probe
+
+
+def test_the_document_is_fit_for_client_generators(client):
+    """Generated clients name functions after operationIds and enum classes after
+    components: a field or parameter with an inline enum would get a class named
+    after its place (ListUsersRole), and a member without x-enum-varnames a guess."""
+    spec = document(client)
+    operations = [operation for item in spec["paths"].values()
+                  for method, operation in item.items() if method != "parameters"]
+    ids = [operation.get("operationId") for operation in operations]
+    assert all(ids) and len(ids) == len(set(ids)), ids
+    schemas = spec["components"]["schemas"]
+    fields = [*(parameter["schema"] for operation in operations for parameter in operation.get("parameters", [])),
+              *(field for schema in schemas.values() for field in schema.get("properties", {}).values())]
+    assert not [field for field in fields if "enum" in field]
+    for name, schema in schemas.items():
+        if "enum" in schema:
+            assert len(schema["x-enum-varnames"]) == len(schema["enum"]), name
+    assert schemas["UserSort"]["x-enum-varnames"][schemas["UserSort"]["enum"].index("-username")] == "USERNAME_DESC"
+    assert schemas["Health"]["properties"]["status"] == {"$ref": "#/components/schemas/HealthStatus"}
+    created_after = list_parameter(spec, "/api/v1/tasks", "created_after")["schema"]
+    assert [branch["type"] for branch in created_after["anyOf"]] == ["string", "string"]
