@@ -12,7 +12,7 @@ from __future__ import annotations
 from flask import jsonify, render_template
 from sqlalchemy import Boolean, DateTime, Integer
 
-from best_app.api import bp
+from best_app.api import bp, history
 from best_app.api.bodies import MAX_DEPTH
 from best_app.forms import MAX_ID
 from best_app.resources import REGISTRY, Resource
@@ -33,6 +33,8 @@ PROBLEMS = {
     412: "If-Match names a version that is no longer current: nothing was written. This is checked before "
          "the body is validated.",
     413: "The body is larger than 64 KiB.",
+    410: "The change feed's cursor is older than the retained log (`pruned_before` says from when): read the "
+         "data again, then follow the feed from its start.",
     415: "The body is not sent as application/json.",
     422: "Invalid fields, named in `errors`; unknown fields and wrong JSON types included.",
 }
@@ -301,7 +303,7 @@ def components() -> dict:
         "detail": {"type": "string"}, "parameter": {"type": "string"},
         "errors": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
         "dependents": {"type": "object", "additionalProperties": {"type": "integer"}},
-        "current_version": {"type": "integer"}}}
+        "current_version": {"type": "integer"}, "pruned_before": {"type": "string", "format": "date-time"}}}
     schemas = {"Problem": problem, "Count": count_schema(), "Health": health_schema(), **enum_schemas()}
     for resource in REGISTRY.values():
         schemas.update(resource_schemas(resource))
@@ -329,6 +331,10 @@ def build_document() -> dict:
     for resource in REGISTRY.values():
         paths.update(resource_paths(resource))
     paths.update(meta_paths())
+    history_paths, history_schemas = history.openapi_paths(_responses, _query, _ref)
+    paths.update(history_paths)
+    parts = components()
+    parts["schemas"].update(history_schemas)
     tags = [{"name": resource.name, "description": resource.description} for resource in REGISTRY.values()]
     return {
         "openapi": "3.1.0",
@@ -342,10 +348,11 @@ def build_document() -> dict:
                                 "description) may hold tab, line feed and carriage return. A body must be "
                                 f"one JSON object, each key given once, nested at most {MAX_DEPTH} levels."},
         "servers": [{"url": "/", "description": "This server (paths include /api/v1)."}],
-        "tags": [*tags, {"name": "meta", "description": "Health, this document and its interactive page."}],
+        "tags": [*tags, {"name": "changes", "description": "The change feed (docs/history.md)."},
+                 {"name": "meta", "description": "Health, this document and its interactive page."}],
         "security": [{"bearer": []}],
         "paths": paths,
-        "components": components(),
+        "components": parts,
     }
 
 
