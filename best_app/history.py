@@ -25,7 +25,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import Flask, g, has_request_context, request
+from flask import Flask, current_app, g, has_app_context, has_request_context, request
 from sqlalchemy import event, func, insert, inspect, select
 from sqlalchemy.orm import Session
 
@@ -135,8 +135,16 @@ def _write(session: Session, entries: list[dict]) -> None:
 
 # -- the hooks -----------------------------------------------------------------------
 
+def _enabled() -> bool:
+    # HISTORY_ENABLED false (a benchmark's baseline) records nothing. A session
+    # used outside any app (a script's own engine) records as usual.
+    return not has_app_context() or current_app.config.get("HISTORY_ENABLED", True)
+
+
 @event.listens_for(Session, "after_flush")
 def _record_flushed(session, flush_context):
+    if not _enabled():
+        return
     entries = []
     for objects, action in ((session.new, CREATE), (session.dirty, UPDATE), (session.deleted, DELETE)):
         for obj in objects:
@@ -152,6 +160,8 @@ def _record_flushed(session, flush_context):
 @event.listens_for(Session, "do_orm_execute")
 def _record_bulk(state):
     # Bulk INSERTs (`flask seed`) are not recorded: see docs/api.md.
+    if not _enabled():
+        return None
     if not (state.is_update or state.is_delete) or state.execution_options.get(SKIP_HISTORY):
         return None
     table = getattr(state.statement, "table", None)
@@ -195,3 +205,28 @@ def init_app(app: Flask) -> None:
         if rid is not None:
             response.headers["X-Request-ID"] = rid
         return response
+
+
+# -- reading it back -------------------------------------------------------------------
+
+def state_as_of(resource, row_id: int, change_id: int) -> dict | None:
+    """A row's tracked fields as they were after change `change_id` (before it, for a
+    deletion), from its log; fields the log no longer holds (pruned) are left out.
+    None when that change is not one of this row's."""
+    from best_app.extensions import db
+
+    log = db.session.scalars(select(Change).where(Change.resource == resource.name, Change.row_id == row_id,
+                                                  Change.id <= change_id).order_by(Change.id)).all()
+    if not log or log[-1].id != change_id:
+        return None
+    values = {}
+    for entry in log:
+        if entry.action == DELETE:
+            if entry.id == change_id:
+                break  # restoring a deletion: the row as it was just before it
+            values = {}
+            continue
+        for name, change in entry.fields.items():
+            if isinstance(change, list) and name in resource.writable:
+                values[name] = change[1]
+    return values

@@ -3,7 +3,7 @@ import json
 from sqlalchemy import select, update
 
 from best_app.extensions import db
-from best_app.models import Change, Task
+from best_app.models import Car, Change, Task
 from tests.admin.conftest import post_form
 from tests.conftest import make_car, make_task, make_user
 
@@ -124,3 +124,50 @@ def test_prune_keeps_the_recent_log_and_remembers_how_far_it_went(runner, app):
     assert mark.pruned_id < entries()[0].id
     assert runner.invoke(args=["history", "prune", "--older-than", "soon"]).exit_code == 1
     assert "HISTORY_RETENTION_DAYS" in runner.invoke(args=["history", "prune"]).output
+
+
+def test_restoring_a_version_is_an_edit_with_a_preview_and_the_version_check(logged_in_client):
+    task = make_task("first")
+    for title in ("second", "third"):
+        post_form(logged_in_client, f"/admin/tasks/{task.id}", {"title": title, "version": str(task.version)})
+        db.session.refresh(task)
+    created = entries(resource="tasks", row_id=task.id)[0]
+    preview = logged_in_client.get(f"/admin/tasks/{task.id}?restore={created.id}").get_data(as_text=True)
+    assert "Restoring task third as it was" in preview and "<del>third</del>" in preview
+    assert "<ins>first</ins>" in preview and 'value="first"' in preview
+    saved = post_form(logged_in_client, f"/admin/tasks/{task.id}",
+                      {"title": "first", "version": "3", "restore": str(created.id)},
+                      form_url=f"/admin/tasks/{task.id}?restore={created.id}")
+    assert saved.status_code == 302
+    db.session.refresh(task)
+    assert (task.title, task.version) == ("first", 4)
+    last = entries(resource="tasks", row_id=task.id)[-1]
+    assert last.source == "restore" and last.fields == {"title": ["third", "first"]}
+    # A restore from a stale preview overwrites nothing, like any edit.
+    stale = post_form(logged_in_client, f"/admin/tasks/{task.id}",
+                      {"title": "second", "version": "3", "restore": str(created.id)},
+                      form_url=f"/admin/tasks/{task.id}?restore={created.id}")
+    assert stale.status_code == 409
+    db.session.refresh(task)
+    assert task.title == "first"
+    assert logged_in_client.get(f"/admin/tasks/{task.id}?restore=999999").status_code == 404
+
+
+def test_a_deleted_row_is_re_created_with_its_id(logged_in_client):
+    owner = make_user("owner")
+    car = make_car(owner, "Saab 900")
+    car_id = car.id
+    db.session.delete(car)
+    db.session.commit()
+    [gone] = entries(resource="cars", row_id=car_id, action="delete")
+    history = logged_in_client.get(f"/admin/cars/{car_id}/history").get_data(as_text=True)
+    assert "Re-create as before the deletion" in history
+    url = f"/admin/cars/new?restore={gone.id}&restore_id={car_id}"
+    assert "<ins>Saab 900</ins>" in logged_in_client.get(url).get_data(as_text=True)
+    response = post_form(logged_in_client, "/admin/cars/new", {
+        "model": "Saab 900", "owner_id": str(owner.id), "restore": str(gone.id), "restore_id": str(car_id)},
+        form_url=url)
+    assert response.status_code == 302
+    back = db.session.get(Car, car_id)
+    assert back.model == "Saab 900" and back.owner_id == owner.id
+    assert entries(resource="cars", row_id=car_id)[-1].source == "restore"

@@ -19,6 +19,7 @@ from best_app.admin.editing import create_page, delete_page, edit_page, get_or_4
 from best_app.admin.list_view import ListView
 from best_app.caching import cached
 from best_app.extensions import db
+from best_app.history import set_actor, state_as_of
 from best_app.forms import UserRefField
 from best_app.resources import REGISTRY, Resource, referrers
 from best_app.resources.counting import Count, counts
@@ -107,26 +108,62 @@ class ResourcePages:
         return {"resource": self.resource, "row": row, "back": self.back_url(),
                 "related": self.related(row.id) if row is not None else []}
 
+    def _restoring(self, row_id: int | None):
+        """The change to restore (?restore=<change id>, or the form's field), its values and the
+        differences from the row as it is, or None. A restore is an edit like any other: the
+        form is filled with the old values, and saving goes through its rules and the version check."""
+        raw = request.values.get("restore", "")
+        if not (raw.isascii() and raw.isdigit()) or row_id is None:
+            return None
+        values = state_as_of(self.resource, row_id, int(raw))
+        if values is None:
+            abort(404)
+        # A restore is recorded as one (source "restore"), by the admin who made it.
+        set_actor(f"admin {current_user.username} (#{current_user.id})", current_user.id, "restore")
+        return int(raw), values
+
+    def _restore_context(self, row, form, change_id: int, values: dict) -> dict:
+        differences = [(form[name].label.text, "" if row is None else getattr(row, name), value)
+                       for name, value in values.items()
+                       if name not in self.resource.write_only and (row is None or getattr(row, name) != value)]
+        return {"restore": {"change_id": change_id, "differences": differences}}
+
     def create(self):
         resource = self.resource
         form, row = resource.form(), resource.model()
-        if request.method == "GET":
+        context = self._context(None)
+        restoring = self._restoring(request.values.get("restore_id", type=int))
+        if restoring is not None:  # re-creating a deleted row, with its id
+            change_id, values = restoring
+            row.id = request.values.get("restore_id", type=int)
+            if db.session.get(resource.model, row.id) is not None:
+                abort(409, description="That row exists again: restore it from its own page.")
+            if request.method == "GET":
+                form = resource.form(formdata=None, **values)
+            context.update(self._restore_context(None, form, change_id, values), restore_id=row.id)
+        elif request.method == "GET":
             for name in resource.relations:  # "add a car" from a user's page: the owner filled in
                 raw = request.args.get(name, "")
                 if raw.isascii() and raw.isdigit() and isinstance(form[name], UserRefField):
                     form[name].process_data(int(raw))
         title = lambda: form[resource.title_field].data  # noqa: E731
         return create_page(form, lambda: self._save(row, form), template=self.template("form"),
-                           context=self._context(None),
+                           context=context,
                            created_message=lambda: f"{resource.singular.capitalize()} {title()} was created.",
                            done_url=self.back_url)
 
     def edit(self, id: int):
         resource = self.resource
         row = get_or_404(resource.model, id)
-        form = resource.form(obj=row)
+        form, context = resource.form(obj=row), self._context(row)
+        restoring = self._restoring(id)
+        if restoring is not None:
+            change_id, values = restoring
+            if request.method == "GET":  # the preview: the old values, to save over this version
+                form = resource.form(formdata=None, obj=None, **values, version=str(row.version))
+            context.update(self._restore_context(row, form, change_id, values))
         return edit_page(row, form, lambda: self._save(row, form), template=self.template("form"),
-                         context=self._context(row),
+                         context=context,
                          saved_message=lambda: f"{resource.singular.capitalize()} "
                                                f"{getattr(row, resource.title_field)} was saved.",
                          done_url=self.back_url())

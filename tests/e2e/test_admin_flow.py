@@ -90,6 +90,19 @@ def test_admin_walkthrough(page, screenshot_dir):
     page.get_by_role("link", name="Remove filter Done: Done").click()
     expect(page.get_by_text("Done: Done")).to_have_count(0)
 
+    # Its history shows who changed what; restore the first version (not done yet).
+    page.get_by_role("link", name="Return the charging cable").click()
+    page.get_by_role("link", name="History").click()
+    expect(page.get_by_role("heading", name="History of task Return the charging cable")).to_be_visible()
+    expect(page.locator(".change-list > li")).to_have_count(2)
+    page.get_by_role("link", name="Restore this version").last.click()
+    expect(page.get_by_text("Saving this form will change:")).to_be_visible()
+    expect(page.get_by_label("Done")).not_to_be_checked()
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Task Return the charging cable was saved.")).to_be_visible()
+    page.goto("/admin/tasks?done=false&q=charging")
+    expect(page.get_by_role("link", name="Return the charging cable")).to_be_visible()
+
     # Delete the user through the confirmation page.
     page.goto(f"/admin/users?q={USERNAME}")
     page.get_by_role("link", name=USERNAME, exact=True).click()
