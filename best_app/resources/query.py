@@ -259,8 +259,15 @@ def matching_ids(resource: Resource, query: ListQuery):
             if _related_ids(resource, reference, q, found) is None]
     if not many:
         return narrow(resource, base, query)
-    earlier = [_matches(resource, q)]  # what the parts before matched: excluded from the later ones
-    parts = [_filtered(resource, base, query).where(earlier[0])]
+    own = _filtered(resource, base, query).where(_matches(resource, q))
+    # What the parts before matched is excluded from the later ones, which
+    # costs each of their rows a read of its own columns. A name rarely
+    # matches any car's model or task's title; then there is none to exclude,
+    # and an index alone answers the rest.
+    if db.session.scalar(own.limit(1)) is None:
+        earlier, parts = [], []
+    else:
+        earlier, parts = [_matches(resource, q)], [own]
     for reference in resource.search_relations:
         if reference in many:
             target = REGISTRY[resource.relations[reference]]
@@ -280,7 +287,7 @@ def matching_ids(resource: Resource, query: ListQuery):
             parts.append(_filtered(resource, base, query)
                          .where(clause, *(other.is_not(true()) for other in earlier)))
         earlier.append(_reference_matches(resource, reference, q, found))
-    return union_all(*parts)
+    return parts[0] if len(parts) == 1 else union_all(*parts)
 
 
 @dataclass
