@@ -168,8 +168,8 @@ def _measure(database_url: str, timer_args: tuple[int, float], token: str) -> li
     for resource, views in _views(sample).items():
         for view, last in views:
             api, admin = f"/api/v1/{resource}?{view}", f"/admin/{resource}?{view}"
-            name = f"{resource} {view}" if view else resource
-            cases = [(f"API {name}" + (" count=true" if not view else " &count=true"), api + "&count=true", auth)]
+            name = f"{resource}?{view}" if view else resource
+            cases = [(f"API {resource}?{view + '&' if view else ''}count=true", api + "&count=true", auth)]
             if not view:
                 cases.insert(0, (f"API {name} (no count)", api, auth))
             cases.append((f"admin {name}", admin, {}))
