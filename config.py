@@ -93,6 +93,8 @@ class Config:
     CACHE_ERA_POLL_SECONDS = 0.5
     # After a failed round trip to Redis, skip it this long rather than wait for its timeout on every call.
     CACHE_RETRY_SECONDS = 1.0
+    # Record the change log (best_app.history). Off only to measure what recording costs (bench.history).
+    HISTORY_ENABLED = True
     PROCESS_CACHE_SECONDS = 10  # entry lifetime when the cache is in-process (no REDIS_URL)
     LOGIN_RATE_LIMIT = "5 per minute"
 
@@ -151,6 +153,7 @@ class Config:
         self.SESSION_IDLE_TIMEOUT = timedelta(minutes=idle_minutes) if idle_minutes else None
         # `flask history prune` without --older-than keeps this many days of the change log; 0: no default.
         self.HISTORY_RETENTION_DAYS = _int(env, "HISTORY_RETENTION_DAYS", 0)
+        self.HISTORY_ENABLED = _bool(env, "HISTORY_ENABLED", True)
         self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
         # Used by Flask-Limiter; memory:// is right for one process only.
         self.RATELIMIT_STORAGE_URI = redis_url or "memory://"

@@ -2,7 +2,7 @@
 import importlib
 import sys
 
-SUITES = ["bench.seed", "bench.nginx", "bench.admin_pages", "bench.api", "bench.scale"]
+SUITES = ["bench.seed", "bench.nginx", "bench.admin_pages", "bench.api", "bench.scale", "bench.history"]
 
 
 def main() -> int:

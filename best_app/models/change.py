@@ -32,6 +32,10 @@ class Change(db.Model):
         Index("ix_changes_resource_row", "resource", "row_id", "id"),
         Index("ix_changes_txid_id", "txid", "id"),
         Index("ix_changes_changed_at_id", "changed_at", "id"),
+        # The admin's Changes page, newest first, filtered by each of these (best_app.admin.changes).
+        Index("ix_changes_resource_changed_at_id", "resource", "changed_at", "id"),
+        Index("ix_changes_source_changed_at_id", "source", "changed_at", "id"),
+        Index("ix_changes_actor_user_id_changed_at_id", "actor_user_id", "changed_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -42,7 +46,7 @@ class Change(db.Model):
     version: Mapped[int | None] = mapped_column(Integer, nullable=True)  # the row's, after the change
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     actor: Mapped[str] = mapped_column(String(160), nullable=False)  # "admin alice (#3)", "token 7 of bob (#4)", "cli root"
-    actor_user_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    actor_user_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     source: Mapped[str] = mapped_column(String(16), nullable=False)
     request_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     fields: Mapped[dict] = mapped_column(JSON, nullable=False)  # field -> [old, new]; secrets as "changed"
