@@ -118,12 +118,17 @@ def _affected() -> dict[str, frozenset[str]]:
     not see it; its lists scoped to a parent row exist only while that row
     does; and what it caches may carry the parent's columns (a token check
     carries its user's admin flag). So a write invalidates its own table and
-    every table that references it, transitively. Nothing here names a table:
-    a new model is covered by declaring its foreign keys.
+    every table that references it, transitively.
+
+    The other way round, one step: a parent's lists can be filtered by whether
+    rows of a child refer to them (users with or without cars), so a write to a
+    child also invalidates the tables it references directly. Nothing here
+    names a table: a new model is covered by declaring its foreign keys.
     """
     if not _AFFECTED:
         tables = db.metadata.sorted_tables
         referrers = {table.name: {table.name} for table in tables}
+        parents = {table.name: {key.column.table.name for key in table.foreign_keys} for table in tables}
         for table in tables:
             for key in table.foreign_keys:
                 referrers[key.column.table.name].add(table.name)
@@ -135,7 +140,7 @@ def _affected() -> dict[str, frozenset[str]]:
                 if current not in seen:
                     seen.add(current)
                     todo.extend(referrers[current] - seen)
-            closure[name] = frozenset(seen)
+            closure[name] = frozenset(seen | parents[name])
         _AFFECTED.update(closure)
     return _AFFECTED
 

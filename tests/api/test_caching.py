@@ -246,4 +246,16 @@ def test_every_table_invalidates_itself_and_the_tables_that_reference_it(app):
             caching.invalidate_tables(table.name)
             after = {t.name: caching._generation(t.name) for t in db.metadata.sorted_tables}
         changed = {name for name in before if after[name] != before[name]}
-        assert {table.name} | referrers <= changed, table.name
+        parents = {key.column.table.name for key in table.foreign_keys}
+        assert {table.name} | referrers | parents <= changed, table.name
+
+
+def test_a_child_write_invalidates_the_parents_lists_that_filter_on_it(client, auth_headers):
+    """users?has_cars=... depends on cars: adding a car must not leave the cached list stale."""
+    lone = make_user("lone")
+    url = "/api/v1/users?has_cars=false"
+    assert lone.id in [u["id"] for u in read(client, auth_headers, url)[1]["items"]]
+    assert read(client, auth_headers, url)[0] == "HIT"
+    assert client.post("/api/v1/cars", json={"model": "Kia", "owner_id": lone.id}, headers=auth_headers).status_code == 201
+    status, page = read(client, auth_headers, url)
+    assert status == "MISS" and lone.id not in [u["id"] for u in page["items"]]
