@@ -7,6 +7,7 @@ from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from best_app.extensions import db
+from best_app.models import counters
 from best_app.models.base import TimestampMixin, VersionedMixin
 
 if TYPE_CHECKING:
@@ -39,3 +40,6 @@ class Car(TimestampMixin, VersionedMixin, db.Model):
 # index serves it, SQLite gets a plain one, as for users. The pg_trgm extension
 # comes with the users table, which cars refer to and so follow.
 Index("ix_cars_model_trgm", Car.model, postgresql_using="gin", postgresql_ops={"model": "gin_trgm_ops"})
+
+# users.car_count follows the cars table (best_app.models.counters).
+counters.attach(Car.__table__)

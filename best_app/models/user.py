@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from flask import current_app
 from flask_login import UserMixin
-from sqlalchemy import DDL, Boolean, CheckConstraint, Index, String, event, false, func, or_, select
+from sqlalchemy import DDL, Boolean, CheckConstraint, Index, Integer, String, event, false, func, or_, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -44,6 +44,9 @@ class User(UserMixin, TimestampMixin, VersionedMixin, db.Model):
     is_admin: Mapped[bool] = mapped_column(
         Boolean, nullable=False, default=False, server_default=false(), index=True
     )
+    # How many cars the user owns, kept by database triggers (best_app.models.counters);
+    # never written by the application.
+    car_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
     # A new password, or losing the admin flag, ends the account's admin
     # sessions (best_app.models.admin_session).
     password_hash: Mapped[str | None] = mapped_column(String(256), nullable=True)
@@ -96,6 +99,8 @@ class User(UserMixin, TimestampMixin, VersionedMixin, db.Model):
 # person to whoever reads them); functional indexes say so to the database.
 Index("uq_users_username_lower", func.lower(User.username), unique=True)
 Index("uq_users_email_lower", func.lower(User.email), unique=True)
+# Users without cars (has_cars=false), found from the index alone.
+Index("ix_users_without_cars", User.id, postgresql_where=User.car_count == 0, sqlite_where=User.car_count == 0)
 
 # Search (q, a case-insensitive substring) would read every row; trigram
 # indexes let PostgreSQL answer ILIKE '%q%' from the index. SQLite has no

@@ -83,6 +83,7 @@ class Resource:
     nav: bool = True
     history: bool = True  # every change is recorded in the change log (best_app.history)
     secret_fields: dict[str, str] = field(default_factory=dict)  # column -> name logged as "changed", no value
+    counters: dict[str, str] = field(default_factory=dict)  # referring resource -> column counting its rows
 
     # -- names ---------------------------------------------------------------
     @property
@@ -198,8 +199,10 @@ class Resource:
                 found[f"{prefix}_after"] = DateFilter(f"{prefix}_after", f"{words} on or after", column)
                 found[f"{prefix}_before"] = DateFilter(f"{prefix}_before", f"{words} before", column, before=True)
         for other, fk in referrers(self.name):
+            counter = self.column(self.counters[other.name]) if other.name in self.counters else None
             found[f"has_{other.name}"] = HasFilter(
                 f"has_{other.name}", f"Has {other.name}", child_fk=other.column(fk), parent_id=self.column("id"),
+                counter=counter,
                 options_=[("true", f"With {other.name}"), ("false", f"Without {other.name}")])
         return found
 

@@ -185,6 +185,7 @@ class HasFilter(Filter):
 
     child_fk: object = None  # the referring column, e.g. cars.owner_id
     parent_id: object = None  # this resource's id column
+    counter: object = None  # a count of the referring rows kept on this row (users.car_count), if any
     kind = "select"
     options_: list = field(default_factory=list)
 
@@ -192,6 +193,8 @@ class HasFilter(Filter):
         return params.boolean(self.name, raw)
 
     def clause(self, value):
+        if self.counter is not None:  # indexed, where an anti-join would read both tables
+            return self.counter > 0 if value else self.counter == 0
         related = exists(select(1).where(self.child_fk == self.parent_id))
         return related if value else ~related
 

@@ -53,4 +53,5 @@ USERS = register(UserResource(
                   ListColumn("updated_at", "Changed", "when", priority=2)),
     boolean_labels={"is_admin": ("Administrators", "Not administrators")},
     secret_fields={"password_hash": "password"},
+    counters={"cars": "car_count"},  # kept by the database: has_cars reads it from an index
 ))
