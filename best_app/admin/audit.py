@@ -7,17 +7,17 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from flask import abort, render_template, request, url_for
+from flask import abort, render_template, request
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from best_app.admin import bp
+from best_app.admin.list_view import newest_first_page
 from best_app.extensions import db
 from best_app.forms import MAX_ID
 from best_app.models import LoginEvent, User
 from best_app.models.login_event import KINDS
-from best_app.resources.params import BadParameter
-from best_app.resources.query import ListQuery, Page, decode_cursor, keyset_page
+from best_app.resources.query import Page
 
 PER_PAGE = 50
 LIST_NAME = "login-events"
@@ -46,27 +46,17 @@ def _filters() -> tuple[dict, User | None]:
     return {"kind": kind or None, "user": user_ref or None}, user
 
 
-def _page(args: dict, user: User | None) -> Page:
-    query = ListQuery(limit=PER_PAGE, sort="id", descending=True)
-    if request.args.get("cursor"):
-        try:
-            query.cursor = decode_cursor(LIST_NAME, request.args["cursor"], query, LoginEvent.id.type)
-        except BadParameter as error:
-            abort(400, description=str(error))
-    # keyset_page reads each row's `_sort` and `id`.
-    statement = select(LoginEvent, LoginEvent.id.label("_sort"), LoginEvent.id.label("id")).options(
-        selectinload(LoginEvent.user), selectinload(LoginEvent.actor))
+def _page(args: dict, user: User | None) -> tuple[Page, SimpleNamespace]:
+    statement = select(LoginEvent).options(selectinload(LoginEvent.user), selectinload(LoginEvent.actor))
     if args["kind"]:
         statement = statement.where(LoginEvent.kind == args["kind"])
     if user is not None:
         statement = statement.where(LoginEvent.user_id == user.id)
-    rows, cursors = keyset_page(LIST_NAME, statement, LoginEvent.id, LoginEvent.id, query)
-    return Page(items=[row.LoginEvent for row in rows], **cursors)
+    return newest_first_page(LIST_NAME, statement, LoginEvent, PER_PAGE, **args)
 
 
 @bp.get("/audit/logins")
 def audit_logins():
     args, user = _filters()
-    page = _page(args, user)
-    view = SimpleNamespace(page_sizes=(), page_url=lambda cursor: url_for("admin.audit_logins", cursor=cursor, **args))
+    page, view = _page(args, user)
     return render_template("admin/audit/logins.html", page=page, view=view, args=args, kinds=KINDS)

@@ -10,44 +10,26 @@ dates are (in id order, a date range far back would read every later entry).
 """
 from __future__ import annotations
 
-from types import SimpleNamespace
-
-from flask import abort, render_template, request, url_for
+from flask import abort, render_template, request
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from best_app.admin import bp
+from best_app.admin.list_view import newest_first_page
 from best_app.extensions import db
 from best_app.models import Change
 from best_app.models.change import SOURCES
 from best_app.resources import REGISTRY, Resource
 from best_app.resources import params
 from best_app.resources.params import BadParameter
-from best_app.resources.query import ListQuery, Page, decode_cursor, keyset_page
 
 PER_PAGE = 25
-
-
-def _page(list_name: str, statement, args, sort_column=Change.id) -> tuple[Page, SimpleNamespace]:
-    """Newest first, with the lists' keyset paginator; `view` for the pager macro."""
-    query = ListQuery(limit=PER_PAGE, sort=sort_column.key, descending=True)
-    if args.get("cursor"):
-        query.cursor = decode_cursor(list_name, args["cursor"], query, sort_column.type)
-    statement = statement.add_columns(sort_column.label("_sort"), Change.id.label("id"))
-    rows, cursors = keyset_page(list_name, statement, sort_column, Change.id, query)
-    kept = {name: value for name, value in args.items() if name != "cursor"}
-    view = SimpleNamespace(query=query, page_sizes=(), page_url=lambda cursor: url_for(
-        request.endpoint, **request.view_args, **kept, **({"cursor": cursor} if cursor else {})))
-    return Page(items=[row.Change for row in rows], **cursors), view
 
 
 def _history(resource: Resource, id: int):
     row = db.session.get(resource.model, id)
     statement = select(Change).where(Change.resource == resource.name, Change.row_id == id)
-    try:
-        page, view = _page(f"admin-history:{resource.name}", statement, request.args)
-    except BadParameter as error:
-        abort(400, description=str(error))
+    page, view = newest_first_page(f"admin-history:{resource.name}", statement, Change, PER_PAGE)
     if row is None and not page.items and not request.args.get("cursor"):
         abort(404)
     return render_template("admin/changes/list.html", page=page, view=view, resource=resource, row=row,
@@ -86,9 +68,10 @@ def changes():
                 statement = statement.where(Change.changed_at < value)
             else:
                 statement = statement.where(getattr(Change, name) == value)
-        page, view = _page("admin-changes", statement, args, Change.changed_at)
     except BadParameter as error:
         abort(400, description=str(error))
+    kept = {name: value for name, value in args.items() if name != "cursor"}
+    page, view = newest_first_page("admin-changes", statement, Change, PER_PAGE, Change.changed_at, **kept)
     return render_template("admin/changes/list.html", page=page, view=view, resource=None, row=None, row_id=None,
                            filters={name: args.get(name, "") for name in
                                     ("resource", "source", "actor_user_id", "changed_after", "changed_before")},

@@ -7,12 +7,14 @@ any view of a list is a bookmarkable URL.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import SimpleNamespace
 
-from flask import request, url_for
+from flask import abort, request, url_for
 
 from best_app.resources import Resource
 from best_app.resources.filters import Filter
-from best_app.resources.query import ListQuery
+from best_app.resources.params import BadParameter
+from best_app.resources.query import ListQuery, Page, newest_first
 
 
 @dataclass
@@ -68,3 +70,17 @@ class ListView:
     @property
     def panel(self) -> list[Filter]:
         return list(self.resource.filters.values())
+
+
+def newest_first_page(list_name: str, statement, model, per_page: int, sort_column=None,
+                      **link_args) -> tuple[Page, SimpleNamespace]:
+    """A page of a log (tokens, changes, login events) newest first, and the `view` the
+    pager macro links with: this endpoint, with `link_args` kept. A cursor not ours is a 400."""
+    try:
+        items, cursors = newest_first(list_name, statement, model, request.args.get("cursor") or None, per_page,
+                                      sort_column)
+    except BadParameter as error:
+        abort(400, description=str(error))
+    view = SimpleNamespace(page_sizes=(), page_url=lambda cursor: url_for(
+        request.endpoint, **request.view_args, **link_args, **({"cursor": cursor} if cursor else {})))
+    return Page(items=items, **cursors), view

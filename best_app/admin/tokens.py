@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -14,29 +14,19 @@ from sqlalchemy.orm import selectinload
 from best_app import audit
 from best_app.admin import bp
 from best_app.admin.editing import get_or_404
+from best_app.admin.list_view import newest_first_page
 from best_app.extensions import db
 from best_app.forms import TokenForm
 from best_app.models import ApiToken
 from best_app.models.login_event import TOKEN_CREATED, TOKEN_REVOKED
-from best_app.resources.params import BadParameter
-from best_app.resources.query import ListQuery, Page, decode_cursor, keyset_page
+from best_app.resources.query import Page
 
 PER_PAGE = 25
 
 
 def _page() -> tuple[Page, SimpleNamespace]:
-    """Newest first, with the lists' one keyset paginator."""
-    query = ListQuery(limit=PER_PAGE, sort="id", descending=True)
-    if request.args.get("cursor"):
-        try:
-            query.cursor = decode_cursor("tokens", request.args["cursor"], query, ApiToken.id.type)
-        except BadParameter as error:
-            abort(400, description=str(error))
-    statement = (select(ApiToken, ApiToken.id.label("_sort"), ApiToken.id.label("id"))
-                 .options(selectinload(ApiToken.user)))
-    rows, cursors = keyset_page("tokens", statement, ApiToken.id, ApiToken.id, query)
-    view = SimpleNamespace(query=query, page_sizes=(), page_url=lambda cursor: url_for("admin.tokens", cursor=cursor))
-    return Page(items=[row.ApiToken for row in rows], **cursors), view
+    statement = select(ApiToken).options(selectinload(ApiToken.user))
+    return newest_first_page("tokens", statement, ApiToken, PER_PAGE)
 
 
 @bp.route("/tokens", methods=["GET", "POST"])

@@ -27,7 +27,7 @@ from best_app.models import Change
 from best_app.models.change import ChangeRetention
 from best_app.resources import REGISTRY, Resource
 from best_app.resources.params import BadParameter, integer
-from best_app.resources.query import ListQuery, decode_cursor, keyset_page
+from best_app.resources.query import newest_first
 
 DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
 
@@ -49,19 +49,15 @@ def history_view(resource: Resource, id: int):
     _only("limit", "cursor")
     if id > MAX_ID:  # past the column's range: no such row, ever (and no query may carry it)
         raise ApiError(404, f"No {resource.singular} with id {id}, and no history of one.")
-    query = ListQuery(limit=_limit(50), sort="id", descending=True)
-    name = f"history:{resource.name}"
-    if request.args.get("cursor") is not None:
-        try:
-            query.cursor = decode_cursor(name, request.args["cursor"], query, Change.id.type)
-        except BadParameter as error:
-            raise bad_parameter(error.name, error.message) from None
-    statement = (select(Change, Change.id.label("_sort"), Change.id.label("id"))
-                 .where(Change.resource == resource.name, Change.row_id == id))
-    rows, cursors = keyset_page(name, statement, Change.id, Change.id, query)
-    if not rows and query.cursor is None and db.session.get(resource.model, id) is None:
+    statement = select(Change).where(Change.resource == resource.name, Change.row_id == id)
+    cursor = request.args.get("cursor")
+    try:
+        entries, cursors = newest_first(f"history:{resource.name}", statement, Change, cursor, _limit(50))
+    except BadParameter as error:
+        raise bad_parameter(error.name, error.message) from None
+    if not entries and cursor is None and db.session.get(resource.model, id) is None:
         raise ApiError(404, f"No {resource.singular} with id {id}, and no history of one.")
-    return jsonify({"items": [row.Change.as_json() for row in rows], "next_cursor": cursors["next_cursor"]})
+    return jsonify({"items": [entry.as_json() for entry in entries], "next_cursor": cursors["next_cursor"]})
 
 
 def _feed_serializer() -> URLSafeSerializer:

@@ -302,8 +302,8 @@ class Page:
 
 
 def keyset_page(list_name: str, statement, sort_column, id_column, query: ListQuery):
-    """The rows of one page of `statement` (which selects `sort_column` as `_sort`),
-    and the Page's cursors, for the list called `list_name`."""
+    """The rows of one page of `statement` (which selects `sort_column` as `_sort`
+    and `id_column` as `id`), and the Page's cursors, for the list called `list_name`."""
     cursor = query.cursor
     backwards = cursor is not None and cursor.direction in (PREV, LAST)
     if cursor is not None and cursor.direction != LAST:
@@ -340,3 +340,17 @@ def fetch_page(resource: Resource, query: ListQuery) -> Page:
                                         sort_column.label("_sort")), query)
     rows, cursors = keyset_page(resource.name, statement, sort_column, resource.column("id"), query)
     return Page(items=[resource.serialize(row) for row in rows], **cursors)
+
+
+def newest_first(list_name: str, statement, model, cursor: str | None, limit: int, sort_column=None):
+    """A page of `statement` (a select of `model`) newest first by `sort_column` (default:
+    the id), from `cursor` (None: the first page): the rows of `model` and the cursors.
+    For the logs and lists that are not resources (tokens, changes, login events);
+    raises BadParameter for a cursor the list did not issue."""
+    sort_column = model.id if sort_column is None else sort_column
+    query = ListQuery(limit=limit, sort=sort_column.key, descending=True)
+    if cursor is not None:
+        query.cursor = decode_cursor(list_name, cursor, query, sort_column.type)
+    statement = statement.add_columns(sort_column.label("_sort"), model.id.label("id"))
+    rows, cursors = keyset_page(list_name, statement, sort_column, model.id, query)
+    return [row[0] for row in rows], cursors
