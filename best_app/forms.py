@@ -20,11 +20,9 @@ from wtforms.validators import DataRequired, Email, InputRequired, Length, Optio
 from wtforms.widgets import TextInput
 
 from best_app.extensions import db
+from best_app.models.base import MAX_ID
 from best_app.models import DEFAULT_ROLE, ROLES, USERNAME_PATTERN, User
 
-
-# PostgreSQL's integer; a larger id cannot exist, and must not reach a query (it would overflow).
-MAX_ID = 2**31 - 1
 
 # The C0 controls and DEL. PostgreSQL cannot store NUL at all; the others are
 # invisible, break the pages and logs that show the text, and no one types them.

@@ -8,13 +8,11 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from flask import abort, render_template, request
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from best_app.admin import bp
 from best_app.admin.list_view import newest_first_page
-from best_app.extensions import db
-from best_app.forms import MAX_ID
 from best_app.models import LoginEvent, User
 from best_app.models.login_event import KINDS
 from best_app.resources.query import Page
@@ -28,11 +26,7 @@ def find_user(identifier: str) -> User | None:
     identifier = identifier.strip()
     if not identifier or len(identifier) > 254:
         return None
-    user = db.session.scalar(select(User).where(func.lower(User.username) == identifier.lower())) \
-        or db.session.scalar(select(User).where(func.lower(User.email) == identifier.lower()))
-    if user is None and identifier.isascii() and identifier.isdigit() and 0 < int(identifier) <= MAX_ID:
-        user = db.session.get(User, int(identifier))
-    return user
+    return User.find(identifier)
 
 
 def _filters() -> tuple[dict, User | None]:

@@ -20,7 +20,6 @@ from urllib.parse import urlsplit
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
-from sqlalchemy import func, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -65,20 +64,12 @@ def _login_limit() -> str:
 def _account_key() -> str:
     # One account, one budget, whether it is named by username or by email.
     login = request.form.get("login", "").strip()[:254]
-    user = _find_user(login) if login else None
+    user = User.named(login) if login else None
     return f"account:{user.id}" if user is not None else "login:" + login.lower()
 
 
 def _failed(response) -> bool:
     return response.status_code != 302  # success is the only redirect
-
-
-def _find_user(login: str) -> User | None:
-    if "\x00" in login:
-        return None
-    # Usernames and emails are unique whatever their case, and a username has no "@".
-    return db.session.scalar(select(User).where(
-        or_(func.lower(User.username) == login.lower(), func.lower(User.email) == login.lower())).limit(1))
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -93,7 +84,7 @@ def login():
     form = LoginForm()
     error, status = None, 200
     if form.validate_on_submit():
-        user = _find_user(form.login.data)
+        user = User.named(form.login.data)
         if user is None or not user.password_hash:
             check_password_hash(_dummy_hash(), form.password.data)
         if user is None or not user.check_password(form.password.data):
@@ -118,7 +109,7 @@ def login():
 def _record_throttled() -> None:
     login = request.form.get("login", "")
     try:
-        user = _find_user(login.strip()[:254])
+        user = User.named(login.strip()[:254])
     except SQLAlchemyError:  # still a 429, not a server error; the event is logged as not stored
         user = None
     audit.record_throttled(user, login)

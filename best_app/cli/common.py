@@ -1,6 +1,5 @@
 """Shared pieces of the CLI commands."""
 import click
-from sqlalchemy import func, select
 
 from best_app.extensions import db
 from best_app.models import User
@@ -14,11 +13,7 @@ def fail(message: str):
 
 def find_user(identifier: str) -> User:
     """A user by id, username or email, or a clean failure."""
-    # In this order, so that a username made of digits is not mistaken for an id.
-    user = (db.session.scalar(select(User).where(func.lower(User.username) == identifier.lower()))
-            or db.session.scalar(select(User).where(func.lower(User.email) == identifier.lower())))
-    if user is None and identifier.isascii() and identifier.isdigit() and len(identifier) < 10:
-        user = db.session.get(User, int(identifier))
+    user = User.find(identifier)
     if user is None:
         fail(f"no user with id, username or email {identifier!r}")
     return user

@@ -4,6 +4,9 @@ from datetime import datetime, timezone
 from sqlalchemy import DateTime, Integer, func, types
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
+# PostgreSQL's integer; a larger id cannot exist, and must not reach a query (it would overflow).
+MAX_ID = 2**31 - 1
+
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)

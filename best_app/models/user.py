@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from best_app.extensions import db
-from best_app.models.base import TimestampMixin, VersionedMixin
+from best_app.models.base import MAX_ID, TimestampMixin, VersionedMixin
 
 if TYPE_CHECKING:
     from best_app.models.car import Car
@@ -69,6 +69,23 @@ class User(UserMixin, TimestampMixin, VersionedMixin, db.Model):
         if not self.password_hash:
             return False
         return check_password_hash(self.password_hash, password)
+
+    @classmethod
+    def named(cls, name: str) -> User | None:
+        """The user whose username or email is `name`, in any case (both are unique so,
+        and a username holds no "@", so no name can be both)."""
+        if "\x00" in name:  # PostgreSQL refuses a NUL in a query; no name holds one
+            return None
+        return db.session.scalar(select(cls).where(
+            or_(func.lower(cls.username) == name.lower(), func.lower(cls.email) == name.lower())).limit(1))
+
+    @classmethod
+    def find(cls, identifier: str) -> User | None:
+        """By username or email (any case), else by id: a username made of digits wins over an id."""
+        user = cls.named(identifier)
+        if user is None and identifier.isascii() and identifier.isdigit() and 0 < int(identifier) <= MAX_ID:
+            user = db.session.get(cls, int(identifier))
+        return user
 
     @classmethod
     def taken_fields(cls, username: str | None, email: str | None, exclude_id: int | None = None) -> dict:
