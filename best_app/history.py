@@ -75,13 +75,17 @@ def request_id() -> str | None:
 
 # -- what a row looks like to the log --------------------------------------------
 
-def _resource_of(table: str):
-    from best_app.resources import REGISTRY
+_BY_TABLE: dict = {}
 
-    for resource in REGISTRY.values():
-        if resource.table == table and resource.history:
-            return resource
-    return None
+
+def _resource_of(table: str):
+    """The resource with history kept in `table`, or None. Looked up for every object
+    of every flush: the map is made once (resources register at import)."""
+    if not _BY_TABLE:
+        from best_app.resources import REGISTRY
+
+        _BY_TABLE.update({resource.table: resource for resource in REGISTRY.values() if resource.history})
+    return _BY_TABLE.get(table)
 
 
 def _plain(value):

@@ -36,7 +36,7 @@ MAX_SEARCH = 200
 RELATED_IDS = 1000
 # A trigram index narrows nothing for a term shorter than this: PostgreSQL
 # would read all of it and then recheck every row, slower than reading the
-# rows in the list's order, which it does when no index applies (_matches).
+# rows in the list's order, which it does when no index applies (own_search_clause).
 TRIGRAM = 3
 NEXT, PREV, LAST = "next", "prev", "last"
 
@@ -172,17 +172,13 @@ def _pattern(q: str) -> str:
     return "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def _matches(resource: Resource, q: str):
+def own_search_clause(resource: Resource, q: str):
+    """Rows whose own search columns contain `q`, in any case (no references)."""
     pattern = _pattern(q)
     # Shorter than TRIGRAM: the columns as an expression no index serves.
     indexed = len(q) >= TRIGRAM
     return or_(*((column if indexed else column + "").ilike(pattern, escape="\\")
                  for column in (resource.column(name) for name in resource.search)))
-
-
-def own_search_clause(resource: Resource, q: str):
-    """Rows whose own search columns contain `q`, in any case (no references)."""
-    return _matches(resource, q)
 
 
 def _related_ids(resource: Resource, reference: str, q: str, found: dict) -> list[int] | None:
@@ -195,7 +191,7 @@ def _related_ids(resource: Resource, reference: str, q: str, found: dict) -> lis
         # LIMIT in view, PostgreSQL reads the table in order instead, betting
         # on many matches: a first name found among a million users then cost
         # a third of a table scan, and a term just past RELATED_IDS all of it.
-        matching = (select(target.column("id").label("id")).where(_matches(target, q))
+        matching = (select(target.column("id").label("id")).where(own_search_clause(target, q))
                     .cte().prefix_with("MATERIALIZED", dialect="postgresql"))
         ids = db.session.scalars(select(matching.c.id).limit(RELATED_IDS + 1)).all()
         found[reference] = ids if len(ids) <= RELATED_IDS else None
@@ -214,14 +210,14 @@ def _reference_matches(resource: Resource, reference: str, q: str, found: dict):
     # referenced row, built before the page's first row: 20,000 rows for a
     # first name among a million users.
     target = REGISTRY[resource.relations[reference]]
-    return select(_matches(target, q)).where(target.column("id") == column).scalar_subquery()
+    return select(own_search_clause(target, q)).where(target.column("id") == column).scalar_subquery()
 
 
 def search_clause(resource: Resource, q: str, found: dict | None = None):
     """Rows whose own search columns contain `q` (any case), or whose reference
     (search_relations) points at a row whose search columns do."""
     found = {} if found is None else found
-    return or_(_matches(resource, q),
+    return or_(own_search_clause(resource, q),
                *(_reference_matches(resource, reference, q, found) for reference in resource.search_relations))
 
 
@@ -259,7 +255,7 @@ def matching_ids(resource: Resource, query: ListQuery):
             if _related_ids(resource, reference, q, found) is None]
     if not many:
         return narrow(resource, base, query)
-    own = _filtered(resource, base, query).where(_matches(resource, q))
+    own = _filtered(resource, base, query).where(own_search_clause(resource, q))
     # What the parts before matched is excluded from the later ones, which
     # costs each of their rows a read of its own columns. A name rarely
     # matches any car's model or task's title; then there is none to exclude,
@@ -267,11 +263,11 @@ def matching_ids(resource: Resource, query: ListQuery):
     if db.session.scalar(own.limit(1)) is None:
         earlier, parts = [], []
     else:
-        earlier, parts = [_matches(resource, q)], [own]
+        earlier, parts = [own_search_clause(resource, q)], [own]
     for reference in resource.search_relations:
         if reference in many:
             target = REGISTRY[resource.relations[reference]]
-            referenced = select(target.column("id").label("id")).where(_matches(target, q)).subquery()
+            referenced = select(target.column("id").label("id")).where(own_search_clause(target, q)).subquery()
             rows = _filtered(resource, base, query).where(*(clause.is_not(true()) for clause in earlier))
             joined = resource.column(reference) == referenced.c.id
             if db.engine.dialect.name == "postgresql":
