@@ -63,17 +63,27 @@ def test_a_follower_misses_nothing_when_transactions_commit_out_of_order(app, cl
     """Writers whose transactions commit in another order than they took their ids,
     and a follower polling all along: it sees every change exactly once."""
     stop, seen, errors, commits = threading.Event(), [], [], {}
+    # At least one inversion, whatever the scheduling: writer 0 takes its first id,
+    # then commits only after writer 1 has taken a later one and committed it.
+    held, overtaken = threading.Event(), threading.Event()
 
     def writer(number: int, hold: float):
         try:
             with app.app_context():
                 for step in range(4):
+                    if number == 1 and step == 0:
+                        held.wait(10)
                     task = Task(title=f"w{number}-{step}")
                     db.session.add(task)
                     db.session.flush()  # the change row exists now, uncommitted
+                    if number == 0 and step == 0:
+                        held.set()
+                        overtaken.wait(10)
                     time.sleep(hold)  # ... while others commit after it
                     db.session.commit()
                     commits[task.id] = time.monotonic()
+                    if number == 1 and step == 0:
+                        overtaken.set()
                 db.session.remove()
         except Exception as error:  # pragma: no cover - reported below
             errors.append(error)
