@@ -19,7 +19,6 @@ from best_app.forms import UserRefField
 from best_app.resources import REGISTRY, Resource
 
 ORIGINAL = "original"
-MAX_ORIGINAL = 100_000  # characters of the hidden field; the largest form is far smaller
 
 SAME, THEIRS, YOURS, BOTH = "same", "theirs", "yours", "both"
 NOTES = {THEIRS: "Changed by the other save; the form now has it.",
@@ -53,13 +52,11 @@ def posted_originals(resource: Resource) -> dict[str, str] | None:
     raw = request.form.get(ORIGINAL)
     if raw is None:
         return None
-    try:
-        if len(raw) > MAX_ORIGINAL:
-            raise ValueError
+    try:  # (MAX_CONTENT_LENGTH bounds its size)
         values = json.loads(raw)
         if not isinstance(values, dict) or not all(isinstance(v, str) for v in values.values()):
             raise ValueError
-    except ValueError:
+    except (ValueError, RecursionError):
         abort(400, description=f"Form field '{ORIGINAL}' must hold the form's loaded values as a JSON object "
                                "of strings.")
     wanted = {field.name for field in _fields(resource, resource.blank_form())}
@@ -78,7 +75,7 @@ def shown(resource: Resource, field) -> str:
         for value, label, selected, *_ in field.iter_choices():
             if selected:
                 return str(label)
-    return str(field.data)
+    return text_of(field)
 
 
 def merge(resource: Resource, row, form, originals: dict[str, str] | None) -> list[dict]:
