@@ -4,7 +4,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import ADMIN
+from tests.e2e.conftest import ADMIN, watch_console
 
 PREFIX = "e2e.flow"
 
@@ -21,22 +21,6 @@ def fill_user(page, username: str, name: str):
     page.get_by_label("Username").fill(username)
     page.get_by_label("Email").fill(f"{username}@example.com")
     page.get_by_label("Full name").fill(name)
-
-
-def watch(page) -> list[str]:
-    """Console errors of a second tab, as the `page` fixture collects them for the first (a page
-    answered 4xx on purpose, here the 409 of the conflict, is logged and is not a problem)."""
-    problems = []
-
-    def on_console(message):
-        url = message.location.get("url", "")
-        if message.type == "error" and not (message.text.startswith("Failed to load resource")
-                                            and "/static/" not in url):
-            problems.append(f"{message.text} ({url})")
-
-    page.on("console", on_console)
-    page.on("pageerror", lambda error: problems.append(str(error)))
-    return problems
 
 
 def test_save_flow(page):
@@ -89,7 +73,8 @@ def test_save_flow(page):
     # Two tabs on one user: the first saves, the second is shown the conflict and merges.
     page.get_by_role("link", name=f"{PREFIX}.ben", exact=True).click()
     other = page.context.new_page()
-    other_problems = watch(other)
+    other.set_default_timeout(10_000)
+    watch_console(other)
     other.goto(page.url)
     page.get_by_label("Full name").fill("Benjamin Flow")
     page.get_by_role("button", name="Save", exact=True).click()
@@ -113,4 +98,4 @@ def test_save_flow(page):
     expect(other.get_by_label("Full name")).to_have_value("Benjamin Flow")
     expect(other.get_by_label("Role")).to_have_value("teacher")
 
-    assert page.problems == [] and other_problems == []
+    assert page.problems == [] and other.problems == []
