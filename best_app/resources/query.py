@@ -180,8 +180,10 @@ def own_search_clause(resource: Resource, q: str, *, plain: bool = False):
     pattern = _pattern(q)
     # Shorter than TRIGRAM: the columns as an expression no index serves.
     indexed = plain or len(q) >= TRIGRAM
-    return or_(*((column if indexed else column + "").ilike(pattern, escape="\\")
-                 for column in (resource.column(name) for name in resource.search)))
+    # Columns whose rules never accept the term's characters are not asked.
+    columns = [resource.column(name) for name in resource.search
+               if name not in resource.specs or resource.specs[name].may_contain(q)]
+    return or_(false(), *((column if indexed else column + "").ilike(pattern, escape="\\") for column in columns))
 
 
 def _related_ids(resource: Resource, reference: str, q: str, found: dict) -> list[int] | None:

@@ -137,3 +137,17 @@ def test_a_short_search_in_a_large_table_is_estimated(client, auth_headers, admi
     assert 10 <= short["matching"]["value"] <= 100  # 50 match: the columns' statistics, not a default guess
     longer = client.get("/api/v1/users?q=ab0&count=true", headers=auth_headers).get_json()["count"]
     assert longer["matching"] == {"value": 50, "exact": True, "estimated": False}
+
+
+def test_a_search_asks_only_the_columns_that_could_hold_its_term(client, auth_headers, people):
+    """A term with a space is nobody's username or email (their rules refuse spaces): only names are
+    searched for it, and the match is still found; a one-word term asks all three."""
+    from best_app.resources.query import own_search_clause
+
+    users = REGISTRY["users"]
+    with_space = str(own_search_clause(users, "Jane Garcia"))
+    assert "users.username" not in with_space and "users.email" not in with_space and "users.name" in with_space
+    assert all(f"users.{column}" in str(own_search_clause(users, "jane")) for column in ("username", "email", "name"))
+    assert ids(client, auth_headers, "/api/v1/users?q=e%20garc") == [people["jane"].id]
+    assert ids(client, auth_headers, "/api/v1/tasks?q=jane%20garcia") == [people["tasks"][0].id]
+    assert ids(client, auth_headers, "/api/v1/users?q=%C3%A9") == []  # no username can hold an é; nobody else does
