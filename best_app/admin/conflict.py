@@ -20,11 +20,13 @@ from best_app.resources import REGISTRY, Resource
 
 ORIGINAL = "original"
 
-SAME, THEIRS, YOURS, BOTH = "same", "theirs", "yours", "both"
+# How a field stands: the same on both sides, or changed by the other save, by this person, by both;
+# UNKNOWN when the form did not say what it was loaded with.
+SAME, THEIRS, YOURS, BOTH, UNKNOWN = "same", "theirs", "yours", "both", "unknown"
 NOTES = {THEIRS: "Changed by the other save; the form now has it.",
          YOURS: "Changed by you; your value is kept.",
          BOTH: "Changed by both; your value is kept and will replace theirs.",
-         "differs": "Differs from your entry; your value is kept."}
+         UNKNOWN: "Differs from your entry; your value is kept."}
 
 
 def _fields(resource: Resource, form):
@@ -89,7 +91,7 @@ def merge(resource: Resource, row, form, originals: dict[str, str] | None) -> li
         if text_of(saved) == yours:
             state = SAME
         elif original is None:
-            state = "differs"
+            state = UNKNOWN
         elif yours == original:
             state = THEIRS
         elif text_of(saved) == original:

@@ -155,7 +155,9 @@ class ResourcePages:
         resource = self.resource
         row = get_or_404(resource.model, id)
         form, context = resource.form(obj=row), self._context(row)
-        context.update(related=related.sections(resource, row, context["here"]), highlight=save_flow.highlight_arg())
+        # Called by the template, so that a save that redirects does not look them up.
+        context.update(related=lambda: related.sections(resource, row, context["here"]),
+                       highlight=save_flow.highlight_arg())
         restoring = self._restoring(id)
         if restoring is not None:
             change_id, values = restoring

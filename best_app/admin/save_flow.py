@@ -22,6 +22,7 @@ from best_app.resources import REGISTRY, Resource
 
 HIGHLIGHT = "highlight"
 THEN_ADD, THEN_EDIT = "add", "edit"  # the values of the extra submit buttons (name="then")
+MAX_BACK_IN_FLASH = 500
 
 
 def _endpoint(target: str) -> tuple[str, dict] | None:
@@ -92,10 +93,17 @@ def done_url(resource: Resource, row, back: str) -> str:
     return highlighted(back, row.id)
 
 
+def _link(resource: Resource, row_id: int, title: str, back: str) -> Markup:
+    """A link to a row's page (which returns to `back`), its title escaped."""
+    # A flash message travels in the session cookie, which browsers cap at 4 KB.
+    args = {"back": back} if len(back) <= MAX_BACK_IN_FLASH else {}
+    return Markup('<a class="alert-link" href="{}">{}</a>').format(
+        url_for(f"admin.{resource.singular}_edit", id=row_id, **args), title)
+
+
 def flash_saved(resource: Resource, row, verb: str, back: str) -> None:
-    """"Car <a>Volvo</a> was created.", the title escaped, linking to the row."""
-    link = Markup('<a class="alert-link" href="{}">{}</a>').format(
-        url_for(f"admin.{resource.singular}_edit", id=row.id, back=back), getattr(row, resource.title_field))
+    """"Car <a>Volvo</a> was created.", linking to the row."""
+    link = _link(resource, row.id, getattr(row, resource.title_field), back)
     flash(Markup("{} {} was {}.").format(resource.singular.capitalize(), link, verb), "success")
 
 
@@ -112,7 +120,6 @@ def note_if_elsewhere(resource: Resource, highlight: int | None, items: list[dic
     title = resource.title_of(highlight)
     if title is None:
         return
-    link = Markup('<a class="alert-link" href="{}">{}</a>').format(
-        url_for(f"admin.{resource.singular}_edit", id=highlight, back=without_highlight(request.full_path)), title)
+    link = _link(resource, highlight, title, without_highlight(request.full_path))
     flash(Markup("{} {} is not on this page of the list: its search, filters or sort put it elsewhere.")
           .format(resource.singular.capitalize(), link), "info")

@@ -168,3 +168,22 @@ def test_a_highlight_that_is_not_an_id_is_ignored(logged_in_client):
         assert "row-highlight" not in response.get_data(as_text=True)
     assert logged_in_client.get("/admin/users?highlight=424242").status_code == 200  # no such row: no note
     assert db.session.scalar(select(User.username).where(User.username == "bob")) == "bob"
+
+
+
+def test_a_long_back_is_left_out_of_the_flash_so_the_session_cookie_stays_small(logged_in_client):
+    # A flash travels in the session cookie, which browsers cap at 4 KB; the list to return
+    # to (up to 2,000 characters) goes in the redirect, and in the flash's link only when short.
+    make_user("bob")
+    short, long = "/admin/cars?q=" + "o" * 100, "/admin/cars?sort=-model&q=" + quote("ö" * 150)  # 915 long
+    response = post_form(logged_in_client, "/admin/cars/new", {"model": "Fiat", "owner_id": "bob", "back": short})
+    car = db.session.scalar(select(Car))
+    assert f'Car <a class="alert-link" href="/admin/cars/{car.id}?back=' in flashes(logged_in_client,
+                                                                                 response.location)
+    response = post_form(logged_in_client, f"/admin/cars/{car.id}", {
+        "model": "Fiat", "owner_id": "bob", "version": "1", "back": long})
+    assert parsed(response.location)[1]["q"] == "ö" * 150  # the redirect keeps all of it
+    page = logged_in_client.get(response.location)
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert f'Car <a class="alert-link" href="/admin/cars/{car.id}">Fiat</a> was saved.' in html
