@@ -37,8 +37,8 @@ COPY_READ_SIZE = 1 << 20
 
 
 class RowStream(io.RawIOBase):
-    """A read-only file over an iterator of text chunks, for COPY ... FROM STDIN.
-    `on_chunk(chunk)` runs as each chunk is read (the progress bar)."""
+    """A read-only file over an iterator of (text, row count) chunks, for COPY ... FROM STDIN:
+    one chunk in memory at a time. `on_chunk(row_count)` runs as each is read (the progress bar)."""
 
     def __init__(self, chunks, on_chunk=None):
         self._chunks = iter(chunks)
@@ -78,13 +78,16 @@ def _lines(batches):
 
 
 class CopyLoader:
+    """load() the rows, finish() the indexes and statistics, then, once the command has
+    committed, committed() invalidates the cache."""
+
     def __init__(self, data, user_count: int, cars_per_user: int, task_count: int):
         self.data = data
         self.user_count, self.cars_per_user, self.task_count = user_count, cars_per_user, task_count
         self.car_count = user_count * cars_per_user
         counts = {"users": user_count, "cars": self.car_count, "tasks": task_count}
         self.tables = [table for table, count in counts.items() if count]
-        self.rebuilt: list[str] = []  # CREATE INDEX statements to run after the load
+        self.rebuilt: list[str] = []  # the indexes and foreign keys to add back after the load
 
     def _execute(self, sql: str, **params):
         return db.session.execute(text(sql), params)
