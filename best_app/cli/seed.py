@@ -71,8 +71,10 @@ def seed_command(user_count: int, cars_per_user: int, task_count: int, random_se
             else:
                 _insert_all(data, user_count, cars_per_user, task_count, bar)
         if copying:
-            click.echo("Indexing and analysing ...", err=True)
-            loader.finish()
+            with click.progressbar(loader.finishing_steps(), label="Indexing and analysing",
+                                   file=sys.stderr) as steps:
+                for step in steps:
+                    loader.finish(step)
         db.session.commit()
     except Exception:
         db.session.rollback()

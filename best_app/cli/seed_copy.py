@@ -155,14 +155,15 @@ class CopyLoader:
             assignees = range(first_user, first_user + self.user_count) if self.user_count else existing_assignees()
             self._copy("tasks", "title, done, assignee_id", self.data.tasks(self.task_count, assignees), bar)
 
-    def finish(self) -> None:
-        """Build the dropped indexes and refresh the planner's statistics (before the commit)."""
+    def finishing_steps(self) -> list[str]:
+        """The statements that finish the load, for finish() one at a time (before the commit):
+        build the indexes and keys put aside, and refresh the planner's statistics."""
         if not self.tables:
-            return
-        self._execute("SET LOCAL maintenance_work_mem = '256MB'")
-        for definition in self.rebuilt:
-            self._execute(definition)
-        self._execute(f"ANALYZE {', '.join(self.tables)}")
+            return []
+        return ["SET LOCAL maintenance_work_mem = '256MB'", *self.rebuilt, f"ANALYZE {', '.join(self.tables)}"]
+
+    def finish(self, step: str) -> None:
+        self._execute(step)
 
     def committed(self) -> None:
         # COPY bypasses the session's statement hooks: say which tables changed.
