@@ -21,7 +21,7 @@ from best_app.api.problems import ApiError, invalid
 from best_app.extensions import db
 from best_app.forms import MAX_ID
 from best_app.resources import REGISTRY, Resource
-from best_app.resources.bulk import MAX_ROWS, OUTCOMES, BadArgument, BulkRun, TooMany, check_argument, matching
+from best_app.resources.bulk import AMBIGUOUS, MAX_ROWS, OUTCOMES, BadArgument, BulkRun, TooMany, check_argument, matching
 from best_app.resources.declaration import DELETE, BulkAction
 from best_app.resources.params import TEXT_PATTERN, BadParameter
 from best_app.resources.query import MAX_SEARCH, parse_list_args
@@ -34,7 +34,9 @@ def _cascades(resource: Resource, action: BulkAction) -> bool:
 
 
 def _is_id(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ID
+    # JSON (and its Schema) counts 7.0 as the integer 7.
+    integral = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+    return integral and not isinstance(value, bool) and 1 <= value <= MAX_ID
 
 
 def _action(resource: Resource, body: dict) -> BulkAction:
@@ -52,16 +54,16 @@ def _selection(resource: Resource, body: dict, errors: dict) -> dict[int, int | 
     if not isinstance(ids, list) or not all(_is_id(value) for value in ids):
         errors["ids"] = [f"Must be an array of ids (integers from 1 to {MAX_ID})."]
     else:
-        expected.update(dict.fromkeys(ids))
+        expected.update(dict.fromkeys(map(int, ids)))
     if not isinstance(items, list) or not all(
             isinstance(item, dict) and set(item) == {"id", "version"} and _is_id(item["id"])
             and _is_id(item["version"]) for item in items):
         errors["items"] = ['Must be an array of {"id": <id>, "version": <version read>}.']
     else:
         for item in items:
-            if expected.get(item["id"]) not in (None, item["version"]):
-                errors["items"] = [f"Gives id {item['id']} twice with different versions."]
-            expected[item["id"]] = item["version"]
+            row_id, version = int(item["id"]), int(item["version"])
+            # Given twice with different versions, a row cannot match both: a conflict.
+            expected[row_id] = version if expected.get(row_id) in (None, version) else AMBIGUOUS
     if len(expected) > MAX_ROWS:
         errors.setdefault("ids", []).append(f"At most {MAX_ROWS:,} rows per request.")
     return expected
@@ -76,8 +78,8 @@ def _filtered(resource: Resource, raw) -> list[int]:
             raise invalid({f"filter.{name}": ["Unknown filter."]})
         if isinstance(value, bool):
             value = "true" if value else "false"
-        elif isinstance(value, int):
-            value = str(value)
+        elif isinstance(value, (int, float)) and float(value).is_integer():
+            value = str(int(value))
         elif not isinstance(value, str):
             raise invalid({f"filter.{name}": ["Must be a string, a number or a boolean."]})
         args[name] = value

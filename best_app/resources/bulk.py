@@ -25,6 +25,7 @@ MAX_ROWS = BOUND  # one action touches at most this many rows
 CHANGED, UNCHANGED, CONFLICT, NOT_FOUND, REFUSED = "changed", "unchanged", "conflict", "not_found", "refused"
 OUTCOMES = (CHANGED, UNCHANGED, CONFLICT, NOT_FOUND, REFUSED)
 CHUNK = 1000  # ids per IN (...) list
+AMBIGUOUS = 0  # the version expected of a row named twice with different versions: no row has it
 
 
 class TooMany(ValueError):
@@ -152,6 +153,8 @@ class BulkRun:
 
     def judge(self, row, seen: int | None) -> Outcome:
         resource, action = self.resource, self.action
+        if seen == AMBIGUOUS:
+            return Outcome(row.id, CONFLICT, row.version, reason="Given with two different versions.")
         if seen is not None and seen != row.version:
             return Outcome(row.id, CONFLICT, row.version, reason=f"Changed by someone else since it was read "
                                                                  f"(version {seen}, now {row.version}).")
