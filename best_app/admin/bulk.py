@@ -129,7 +129,7 @@ class BulkPages:
 
     # -- what the pages show --------------------------------------------------------
     def argument_label(self, action: BulkAction) -> str | None:
-        return self.resource.blank_form()[action.argument].label.text if action.argument else None
+        return f"New {self.resource.blank_form()[action.argument].label.text.lower()}" if action.argument else None
 
     def show(self, name: str, value) -> str:
         """A field's value as the list shows it: a user's name for a reference, Done/Open for a flag."""
