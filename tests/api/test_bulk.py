@@ -120,7 +120,7 @@ def test_a_filter_past_the_limit_is_refused_naming_it(client, auth_headers):
     assert db.session.scalar(select(db.func.count()).select_from(Task).where(Task.done.is_(True))) == done_before
     # At the limit it is done, in one request.
     last = db.session.scalar(select(db.func.max(Task.id)))
-    db.session.execute(text("DELETE FROM tasks WHERE id = :id"), {"id": last})
+    db.session.delete(db.session.get(Task, last))
     db.session.commit()
     response = bulk(client, auth_headers, "tasks", action="mark_done", filter={"q": "Task"})
     assert response.status_code == 200 and sum(response.get_json()["totals"].values()) == MAX_ROWS
