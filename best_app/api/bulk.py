@@ -9,6 +9,8 @@ best_app.resources.bulk's; this module reads the body and answers.
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 from flask import jsonify
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
@@ -169,7 +171,9 @@ def _action_schema(resource: Resource, action: BulkAction, filter_schema: dict, 
                   "filter": filter_schema}
     required = ["action"]
     if action.argument:
-        properties[action.argument] = argument_schema(resource, resource.specs[action.argument])
+        # Required, and never null: unsetting is an action of its own (unassign).
+        properties[action.argument] = argument_schema(resource, replace(resource.specs[action.argument],
+                                                                        nullable=False))
         required.append(action.argument)
     if _cascades(resource, action):
         cascades = ", ".join(d.resource for d in resource.dependents if d.on_delete == DELETE)

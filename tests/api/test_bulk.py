@@ -188,4 +188,5 @@ def test_the_document_describes_each_bulk_route(client):
     assert set(variants) == {"mark_done", "mark_open", "assign", "unassign", "delete"}
     assign = document["components"]["schemas"]["TaskBulkAssign"]
     assert "assignee_id" in assign["required"]
+    assert assign["properties"]["assignee_id"]["type"] == "integer"  # never null: that is unassign
     assert "cascade" in document["components"]["schemas"]["UserBulkDelete"]["properties"]
