@@ -3,14 +3,14 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import event, func, select, text
+from sqlalchemy import func, select
 
 from best_app.extensions import db
 from best_app.models import Car, Change, Task, User
 from best_app.resources.bulk import MAX_ROWS
 from tests.api.conftest import bulk_tasks
 from tests.conftest import login, make_car, make_task, make_user
-from tests.helpers import csrf_token
+from tests.helpers import csrf_token, deleted_before_update
 
 
 def list_page(client, url: str):
@@ -195,15 +195,8 @@ def test_an_error_while_writing_writes_nothing(logged_in_client):
     preview = choose(client, page, "cars", "transfer", list(row_values(page).values()), arg_owner_id="doomed")
     doomed_id = doomed.id
 
-    def delete_owner_midway(session, flush_context, instances):  # a concurrent delete, forced
-        if any(isinstance(obj, Car) for obj in session.dirty):
-            session.execute(text("DELETE FROM users WHERE id = :id"), {"id": doomed_id})
-
-    event.listen(db.session, "before_flush", delete_owner_midway)
-    try:
+    with deleted_before_update("cars", doomed_id):
         result = confirm(client, preview, "cars")
-    finally:
-        event.remove(db.session, "before_flush", delete_owner_midway)
     assert result.status_code == 409 and b"nothing was changed" in result.data
     db.session.expire_all()
     assert {c.owner_id for c in db.session.scalars(select(Car))} == {alice.id}

@@ -9,6 +9,7 @@ from best_app.models import Car, Change, Task, User
 from best_app.resources.bulk import MAX_ROWS
 from tests.api.conftest import assert_problem, bulk_tasks
 from tests.conftest import make_car, make_task, make_user
+from tests.helpers import deleted_before_update
 
 
 def bulk(client, headers, resource: str, **body):
@@ -28,9 +29,10 @@ def test_mark_done_changes_each_row_through_the_orm(client, auth_headers):
     db.session.expire_all()
     assert all(db.session.get(Task, t.id).done for t in tasks)
     # The change log has one entry per changed row, none for the unchanged one.
-    logged = db.session.scalars(select(Change.row_id).where(Change.resource == "tasks",
-                                                            Change.action == "update")).all()
-    assert sorted(logged) == sorted(t.id for t in tasks)
+    logged = db.session.scalars(select(Change).where(Change.resource == "tasks", Change.action == "update")).all()
+    assert sorted(c.row_id for c in logged) == sorted(t.id for t in tasks)
+    assert all(c.version == 2 and c.source == "api" and c.fields == {"done": [False, True]} for c in logged)
+    assert all(db.session.get(Task, t.id).updated_at > t.created_at for t in tasks)
 
 
 def test_the_cache_serves_fresh_data_after_a_bulk_action(client, auth_headers):
@@ -157,15 +159,8 @@ def test_an_error_while_writing_writes_nothing(app, client, auth_headers):
     cars = [make_car(alice, f"Car {i}") for i in range(3)]
     doomed_id = doomed.id
 
-    def delete_owner_midway(session, flush_context, instances):
-        if any(isinstance(obj, Car) for obj in session.dirty):
-            session.execute(text("DELETE FROM users WHERE id = :id"), {"id": doomed_id})
-
-    event.listen(db.session, "before_flush", delete_owner_midway)
-    try:
+    with deleted_before_update("cars", doomed_id):
         response = bulk(client, auth_headers, "cars", action="transfer", ids=[c.id for c in cars], owner_id=doomed_id)
-    finally:
-        event.remove(db.session, "before_flush", delete_owner_midway)
     assert_problem(response, 409)
     db.session.expire_all()
     assert {c.owner_id for c in db.session.scalars(select(Car))} == {alice.id}
@@ -190,3 +185,25 @@ def test_the_document_describes_each_bulk_route(client):
     assert "assignee_id" in assign["required"]
     assert assign["properties"]["assignee_id"]["type"] == "integer"  # never null: that is unassign
     assert "cascade" in document["components"]["schemas"]["UserBulkDelete"]["properties"]
+
+
+def test_a_row_changed_under_the_update_fails_the_whole_action(client, auth_headers):
+    """The UPDATE requires each row's version as judged: a row moved on in between
+    (forced here, in the same transaction) fails the action, and nothing is written."""
+    tasks = [make_task(f"Task {i}") for i in range(3)]
+    moved = tasks[1].id
+
+    def bump_first(state):
+        table = getattr(state.statement, "table", None)
+        if state.is_update and table is not None and table.name == "tasks":
+            state.session.execute(text("UPDATE tasks SET version = version + 1 WHERE id = :id"), {"id": moved})
+
+    event.listen(db.session, "do_orm_execute", bump_first)
+    try:
+        response = bulk(client, auth_headers, "tasks", action="mark_done", ids=[t.id for t in tasks])
+    finally:
+        event.remove(db.session, "do_orm_execute", bump_first)
+    assert_problem(response, 409, "nothing was changed")
+    db.session.expire_all()
+    assert [db.session.get(Task, t.id).version for t in tasks] == [1, 1, 1]
+    assert not any(db.session.get(Task, t.id).done for t in tasks)
