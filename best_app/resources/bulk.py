@@ -106,8 +106,8 @@ def _rows(resource: Resource, ids: list[int], lock: bool) -> dict:
     for start in range(0, len(ids), CHUNK):
         statement = (select(resource.model).where(resource.column("id").in_(ids[start:start + CHUNK]))
                      .order_by(resource.column("id")))
-        if lock:  # in id order, so two bulk actions cannot deadlock on each other
-            statement = statement.with_for_update()
+        if lock:  # in id order, so two bulk actions cannot deadlock on each other; as they are now
+            statement = statement.with_for_update().execution_options(populate_existing=True)
         found.update((row.id, row) for row in db.session.scalars(statement))
     return found
 
