@@ -24,7 +24,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.datastructures import MultiDict
 
 from best_app.admin import bp
-from best_app.admin.auth import safe_next
+from best_app.admin import save_flow
 from best_app.extensions import db
 from best_app.resources import REGISTRY, Resource
 from best_app.resources.bulk import (CHANGED, MAX_ROWS, BadArgument, BulkRun, TooMany, check_argument,
@@ -55,7 +55,11 @@ class BulkPages:
         self.resource = resource
 
     def back_url(self) -> str:
-        return safe_next(request.form.get("back")) or url_for(f"admin.{self.resource.name}")
+        """The list the admin came from (its search, filters, sort and page), else the plain list:
+        "all matching" reads the list's filters from it."""
+        plain = url_for(f"admin.{self.resource.name}")
+        back = save_flow.valid_back(self.resource, request.form.get("back"))
+        return back if back is not None and urlsplit(back).path == plain else plain
 
     def action(self, name: str | None) -> BulkAction:
         action = self.resource.bulk_action(name or "")

@@ -236,3 +236,11 @@ def test_non_admins_are_refused(app, client):
     assert response.status_code == 302 and response.location.startswith("/admin/login")
     db.session.expire_all()
     assert db.session.get(Task, task.id).done is False
+
+
+def test_back_is_only_ever_this_resources_list(logged_in_client):
+    task = make_task()
+    page = list_page(logged_in_client, "/admin/tasks")
+    for hostile in ("//evil.example/admin/tasks", "https://evil.example/", "/admin/users?role=teacher"):
+        preview = choose(logged_in_client, page, "tasks", "mark_done", [row_values(page)[task.id]], back=hostile)
+        assert b'name="back" value="/admin/tasks"' in preview.data, hostile
