@@ -2,8 +2,25 @@
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 
 from tests.e2e.conftest import ADMIN
+
+
+@contextmanager
+def open_page(browser, server: str, **context_options):
+    """A page in a browser context of its own (`context_options`: viewport, color_scheme...);
+    `page.problems` collects console errors and uncaught exceptions, which no page may have."""
+    context = browser.new_context(base_url=server, **context_options)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        page.problems = []
+        page.on("console", lambda message: message.type == "error" and page.problems.append(message.text))
+        page.on("pageerror", lambda error: page.problems.append(str(error)))
+        yield page
+    finally:
+        context.close()
 
 
 def log_in(page) -> None:

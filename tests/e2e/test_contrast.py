@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.pages import admin_pages, log_in
+from tests.e2e.pages import admin_pages, log_in, open_page
 
 AXE = (Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js").read_text(encoding="utf-8")
 RUN_CONTRAST = """async () => {
@@ -31,17 +31,9 @@ def contrast_problems(page) -> list[str]:
 @pytest.fixture
 def themed_page(browser, server, request):
     """A page whose browser prefers `request.param` (the default theme follows it)."""
-    context = browser.new_context(base_url=server, viewport={"width": 1280, "height": 860},
-                                  color_scheme=request.param)
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    problems = []
-    page.on("console", lambda message: message.type == "error" and problems.append(message.text))
-    page.on("pageerror", lambda error: problems.append(str(error)))
-    page.problems = problems
-    page.scheme = request.param
-    yield page
-    context.close()
+    with open_page(browser, server, viewport={"width": 1280, "height": 860}, color_scheme=request.param) as page:
+        page.scheme = request.param
+        yield page
 
 
 @pytest.mark.parametrize("themed_page", ["light", "dark"], indirect=True)
@@ -72,5 +64,11 @@ def test_every_admin_page_meets_aa_contrast(themed_page):
         found = contrast_problems(page)
         if found:
             failures[path] = found[:5] + ([f"... and {len(found) - 5} more"] if len(found) > 5 else [])
+    page.goto("/admin/")
+    page.locator("#theme-menu").click()  # the open theme menu, over the page
+    page.locator(".theme-menu .dropdown-menu").wait_for()
+    found = contrast_problems(page)
+    if found:
+        failures["/admin/ (theme menu open)"] = found
     assert failures == {}, "\n".join(f"{path}\n  " + "\n  ".join(lines) for path, lines in failures.items())
     assert page.problems == []

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.pages import log_in
+from tests.e2e.pages import log_in, open_page
 
 PHONE = {"width": 390, "height": 844}
 LISTS = ("/admin/users", "/admin/cars", "/admin/tasks")
@@ -19,16 +19,8 @@ LISTS = ("/admin/users", "/admin/cars", "/admin/tasks")
 
 @pytest.fixture
 def phone(browser, server):
-    context = browser.new_context(base_url=server, viewport=PHONE, is_mobile=True, has_touch=True,
-                                  device_scale_factor=2)
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    problems = []
-    page.on("console", lambda message: message.type == "error" and problems.append(message.text))
-    page.on("pageerror", lambda error: problems.append(str(error)))
-    page.problems = problems
-    yield page
-    context.close()
+    with open_page(browser, server, viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2) as page:
+        yield page
 
 
 # For each visible cell of the list: how many lines its text takes (a cell's box is as
@@ -108,18 +100,12 @@ THEME = "document.documentElement.getAttribute('data-bs-theme')"
 
 
 def test_the_theme_follows_the_system_until_chosen_and_is_remembered(browser, server):
-    context = browser.new_context(base_url=server, color_scheme="dark")
-    # Note the theme at the moment <body> starts: after <head>'s scripts, before anything is painted.
-    context.add_init_script("""new MutationObserver((changes, observer) => {
-        if (document.body) { window.themeAtFirstPaint = document.documentElement.getAttribute('data-bs-theme');
-                             observer.disconnect(); }
-      }).observe(document, {childList: true, subtree: true});""")
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    problems = []
-    page.on("console", lambda message: message.type == "error" and problems.append(message.text))
-    page.on("pageerror", lambda error: problems.append(str(error)))
-    try:
+    with open_page(browser, server, color_scheme="dark") as page:
+        # Note the theme at the moment <body> starts: after <head>'s scripts, before anything is painted.
+        page.add_init_script("""new MutationObserver((changes, observer) => {
+            if (document.body) { window.themeAtFirstPaint = document.documentElement.getAttribute('data-bs-theme');
+                                 observer.disconnect(); }
+          }).observe(document, {childList: true, subtree: true});""")
         log_in(page)
         assert page.evaluate(THEME) == "dark"  # auto: as the system
         assert page.evaluate("window.themeAtFirstPaint") == "dark"
@@ -156,6 +142,4 @@ def test_the_theme_follows_the_system_until_chosen_and_is_remembered(browser, se
         page.goto("/admin/account")
         page.get_by_role("button", name="Log out").click()
         expect(page.get_by_role("button", name="Colour theme: Auto")).to_be_visible()
-        assert problems == []
-    finally:
-        context.close()
+        assert page.problems == []
