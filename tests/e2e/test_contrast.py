@@ -31,7 +31,9 @@ def contrast_problems(page) -> list[str]:
 @pytest.fixture
 def themed_page(browser, server, request):
     """A page whose browser prefers `request.param` (the default theme follows it)."""
-    with open_page(browser, server, viewport={"width": 1280, "height": 860}, color_scheme=request.param) as page:
+    # Reduced motion: Bootstrap then has no colour transitions, so no check lands mid-fade.
+    with open_page(browser, server, viewport={"width": 1280, "height": 860}, color_scheme=request.param,
+                   reduced_motion="reduce") as page:
         page.scheme = request.param
         yield page
 
