@@ -92,3 +92,11 @@ def test_create_admin_with_an_empty_password_is_refused(runner):
     assert result.exit_code == 1
     assert "An administrator needs a password" in result.output
     assert db.session.scalar(select(User).where(User.username == "robot")) is None
+
+
+def test_create_admin_refuses_a_password_with_token_only(runner):
+    result = runner.invoke(args=["users", "create-admin", "--username", "robot", "--email", "robot@example.com",
+                                 "--token-only", "--password", "a-long-password"])
+    assert result.exit_code == 1
+    assert "either --password or --token-only" in result.output
+    assert db.session.scalar(select(User).where(User.username == "robot")) is None

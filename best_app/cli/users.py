@@ -22,7 +22,12 @@ users_cli = AppGroup("users", help="Manage user accounts.")
 @click.option("--token-only", is_flag=True,
               help="No password: an administrator that acts only through API tokens and cannot log in.")
 def create_admin(username: str, email: str, name: str, password: str | None, token_only: bool):
-    """Create an administrator who can log in to the admin pages."""
+    """Create an administrator who can log in to the admin pages.
+
+    With --token-only: one without a password, that acts only through API tokens.
+    """
+    if token_only and password is not None:
+        fail("give either --password or --token-only: a token-only administrator has no password")
     if password is None and not token_only:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     data = MultiDict({"username": username, "email": email, "name": name or username,

@@ -36,7 +36,7 @@ def admin_pages(page) -> list[str]:
     person would: each link of the navbar, each list's "New" form and its first
     row's edit form, a token's revoke confirmation, and My account."""
     page.goto("/admin/")
-    nav = [href for href in page.locator("#nav-links a").evaluate_all("links => links.map(a => a.getAttribute('href'))")]
+    nav = page.locator("#nav-links a").evaluate_all("links => links.map(a => a.getAttribute('href'))")
     paths = ["/admin/"]
     for href in nav:
         if href in paths:

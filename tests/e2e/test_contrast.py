@@ -15,8 +15,10 @@ from tests.e2e.pages import admin_pages, log_in, open_page
 
 AXE = (Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js").read_text(encoding="utf-8")
 RUN_CONTRAST = """async () => {
-  const result = await axe.run(document, {runOnly: {type: "rule", values: ["color-contrast"]}, resultTypes: ["violations"]});
-  return result.violations.flatMap(v => v.nodes.map(n => n.target.join(" ") + ": " + n.any.map(c => c.message).join("; ")));
+  const result = await axe.run(document, {runOnly: {type: "rule", values: ["color-contrast"]},
+                                          resultTypes: ["violations"]});
+  return result.violations.flatMap(v => v.nodes.map(
+    n => n.target.join(" ") + ": " + n.any.map(c => c.message).join("; ")));
 }"""
 
 
