@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from contextlib import contextmanager
 
-from tests.e2e.conftest import ADMIN
+from tests.e2e.conftest import ADMIN, watch_console
 
 
 @contextmanager
@@ -15,9 +15,7 @@ def open_page(browser, server: str, **context_options):
     try:
         page = context.new_page()
         page.set_default_timeout(10_000)
-        page.problems = []
-        page.on("console", lambda message: message.type == "error" and page.problems.append(message.text))
-        page.on("pageerror", lambda error: page.problems.append(str(error)))
+        watch_console(page)
         yield page
     finally:
         context.close()
