@@ -8,7 +8,7 @@ templates/admin/resource/<page>.html where a resource wants its own look.
 """
 from __future__ import annotations
 
-from flask import abort, render_template, request, url_for
+from flask import abort, flash, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
@@ -94,6 +94,9 @@ class ResourcePages:
             db.session.add(target)
 
         saved = save(row, form, apply)
+        if saved:
+            for note in resource.save_notes(row):
+                flash(note, "warning")
         if saved is None:  # a duplicate committed between our check and our write: name the field
             for name, message in resource.conflicts(form, row).items():
                 form[name].errors.append(message)

@@ -190,6 +190,10 @@ class Resource:
         """Field -> why `actor` may not save this (rules beyond the form's). None by default."""
         return {}
 
+    def save_notes(self, row) -> list[str]:
+        """Warnings worth showing whoever just saved `row` (saved, but perhaps not as meant)."""
+        return []
+
     def delete_refusal(self, row, actor) -> str | None:
         """Why `actor` may not delete this row, or None."""
         return None
