@@ -29,7 +29,8 @@ def people(stack, auth):
     reader = _json(request("POST", f"{stack.url}/api/v1/users", headers=auth,
                            body={"username": "reader", "email": "reader@example.com", "role": "student"}))
     deputy = _json(request("POST", f"{stack.url}/api/v1/users", headers=auth,
-                           body={"username": "deputy", "email": "deputy@example.com", "is_admin": True}))
+                           body={"username": "deputy", "email": "deputy@example.com", "is_admin": True,
+                                 "token_only": True}))
     return {"reader": reader["id"], "deputy": deputy["id"]}
 
 
@@ -115,4 +116,5 @@ def test_an_outage_fails_nothing_and_leaves_nothing_stale(stack, auth, people, k
         assert refused.status == 403, refused.body
     assert stale == []
     # The deputy is an admin again for the next outage.
-    _json(request("PATCH", f"{stack.url}/api/v1/users/{people['deputy']}", headers=auth, body={"is_admin": True}))
+    _json(request("PATCH", f"{stack.url}/api/v1/users/{people['deputy']}", headers=auth,
+                  body={"is_admin": True, "token_only": True}))
