@@ -19,6 +19,7 @@ the response, so a log line, a response and a change can be matched.
 """
 from __future__ import annotations
 
+import functools
 import getpass
 import re
 import uuid
@@ -56,6 +57,12 @@ def current_actor() -> Actor:
         if actor is not None:
             return actor
         return Actor("anonymous", None, "api" if request.path.startswith("/api/") else "admin")
+    return _command_actor()
+
+
+@functools.cache
+def _command_actor() -> Actor:
+    """The operating system user of this `flask` command: asked once, not for every row a bulk write records."""
     try:
         user = getpass.getuser()
     except Exception:  # no user name for this uid (a container without /etc/passwd entry)
