@@ -52,6 +52,7 @@ class Plan:
     unchanged: int = 0
     errors: list[RowError] = field(default_factory=list)
     error_count: int = 0
+    pending: list[RowError] = field(default_factory=list, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -59,8 +60,13 @@ class Plan:
 
     def error(self, line: int, field_name: str | None, message: str) -> None:
         self.error_count += 1
-        if len(self.errors) < MAX_ERRORS:
-            self.errors.append(RowError(line, field_name, message))
+        self.pending.append(RowError(line, field_name, message))
+
+    def end_chunk(self) -> None:
+        """List the chunk's errors in line order (they are found in several passes), up to MAX_ERRORS."""
+        self.pending.sort(key=lambda error: error.line)
+        self.errors.extend(self.pending[:MAX_ERRORS - len(self.errors)])
+        self.pending.clear()
 
     def summary(self) -> str:
         verb = "would be" if self.dry_run or not self.ok else "were"
@@ -82,16 +88,19 @@ def import_rows(resource: Resource, data: CsvFile, *, dry_run: bool, overwrite: 
     plan = Plan(resource, dry_run)
     validator = RowValidator(resource, data.columns, overwrite=overwrite, actor=actor)
     seen_unique: dict[str, dict[str, int]] = {name: {} for name in resource.unique}
+    applied = True
     for start in range(0, len(data.rows), CHUNK):
         chunk = data.rows[start:start + CHUNK]
         checked = validator.check_chunk(chunk, plan)
         _check_unique(resource, checked, seen_unique, plan)
         if plan.ok and not dry_run:
-            if not _apply(resource, checked, plan):
-                break  # the transaction is gone: nothing was written
+            applied = _apply(resource, checked, plan)
         else:
             for item in checked:
                 _count(plan, item)
+        plan.end_chunk()
+        if not plan.ok and not dry_run and not applied:
+            break  # the transaction is gone: nothing was written
         if progress is not None:
             progress(len(chunk))
     return plan
