@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from flask import current_app, stream_with_context
 from sqlalchemy import select
 
-from best_app.csvio.cells import INTEGER, WRITERS, kind_of
+from best_app.csvio.cells import selected
 from best_app.extensions import db
 from best_app.resources import Resource
 from best_app.resources.query import ListQuery, narrow
@@ -33,11 +33,11 @@ def export_columns(resource: Resource) -> list[str]:
     return [name for name in resource.fields if name not in hidden]
 
 
-def _row_writer(resource: Resource, columns: list[str]):
-    """A function from a row of `columns` to its cells: integer columns are
-    written as they are (csv writes None as an empty cell), the rest converted."""
-    converters = [(i, WRITERS[kind]) for i, kind in enumerate(kind_of(resource.column(name)) for name in columns)
-                  if kind != INTEGER]
+def _row_writer(converters: list):
+    """A function from a selected row to its cells, or None when the rows are the cells."""
+    converters = [(i, convert) for i, convert in enumerate(converters) if convert is not None]
+    if not converters:
+        return None
 
     def cells(row) -> list:
         values = list(row)
@@ -50,19 +50,21 @@ def _row_writer(resource: Resource, columns: list[str]):
 def csv_chunks(resource: Resource, query: ListQuery) -> Iterator[bytes]:
     """The CSV file of every row `query` selects (its limit and cursor ignored), in UTF-8 pieces."""
     columns = export_columns(resource)
-    cells = _row_writer(resource, columns)
+    dialect = db.session.get_bind().dialect.name
+    selects, converters = zip(*(selected(resource.column(name), dialect) for name in columns))
+    cells = _row_writer(list(converters))
     buffer = io.StringIO()
     writer = csv.writer(buffer)  # RFC 4180: CRLF, quotes doubled, quoted only where needed
     writer.writerow(columns)
     yield buffer.getvalue().encode()
     sort_column, id_column = resource.sort_expression(query.sort), resource.column("id")
     order = (sort_column.desc(), id_column.desc()) if query.descending else (sort_column, id_column)
-    statement = narrow(resource, select(*(resource.column(name) for name in columns)), query).order_by(*order)
+    statement = narrow(resource, select(*selects), query).order_by(*order)
     result = db.session.execute(statement, execution_options={"yield_per": CHUNK})
     for rows in result.partitions():
         buffer.seek(0)
         buffer.truncate()
-        writer.writerows(map(cells, rows))
+        writer.writerows(rows if cells is None else map(cells, rows))
         yield buffer.getvalue().encode()
 
 

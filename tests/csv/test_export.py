@@ -127,3 +127,20 @@ def test_cli_export(runner, tmp_path):
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(io.StringIO(target.read_text("utf-8"), newline="")))
     assert [row["title"] for row in rows] == ["'=danger"]
+
+
+def test_cells_are_written_as_the_json_api_writes_values(client, auth_headers):
+    from datetime import datetime, timezone
+
+    alice = make_user("alice")
+    whole_second = make_task("Whole second", assignee=alice, done=True)
+    whole_second.created_at = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    make_task("Now")
+    db.session.commit()
+    items = client.get("/api/v1/tasks", headers=auth_headers).get_json()["items"]
+    rows = rows_of(client.get("/api/v1/tasks?format=csv", headers=auth_headers))
+    for item, row in zip(items, rows, strict=True):
+        expected = {name: "" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+                    for name, value in item.items()}
+        assert row == expected
+    assert rows[0]["created_at"] == "2026-01-02T03:04:05+00:00"
