@@ -133,6 +133,17 @@ def _flushed_entry(resource, obj, action: str) -> dict | None:
     return _entry(resource, obj.id, action, None if action == DELETE else obj.version, fields)
 
 
+def record_written(session: Session, resource, action: str, rows: list[tuple[int, int, dict]]) -> None:
+    """Record rows a bulk statement created or updated with SKIP_HISTORY (the caller knew the
+    old and new values, so no hook need read them): (row id, new version, {field: (old, new)})."""
+    if not _enabled() or not resource.history:
+        return
+    tracked = set(_tracked(resource))
+    _write(session, [_entry(resource, row_id, action, version,
+                            {name: [_plain(old), _plain(new)] for name, (old, new) in fields.items() if name in tracked})
+                     for row_id, version, fields in rows])
+
+
 def _write(session: Session, entries: list[dict]) -> None:
     if not entries:
         return

@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
+from best_app.csvio.bulk import insert_rows, update_rows, usable as bulk_usable
 from best_app.csvio.reader import CsvFile
 from best_app.csvio.validation import RowValidator
 from best_app.extensions import db
@@ -114,7 +115,7 @@ def _count(plan: Plan, item) -> None:
     elif item.changes:
         plan.update_count += 1
         if len(plan.updates) < MAX_LISTED:
-            plan.updates.append((item.line, item.row.id, item.changes))
+            plan.updates.append((item.line, item.row_id, item.changes))
     else:
         plan.unchanged += 1
 
@@ -140,7 +141,7 @@ def _check_unique(resource: Resource, checked: list, seen: dict, plan: Plan) -> 
         for row_id, key in db.session.execute(select(resource.column("id"), func.lower(column))
                                               .where(func.lower(column).in_(list(wanted)))):
             item = wanted[key]
-            if item.row is None or item.row.id != row_id:
+            if item.row is None or item.row_id != row_id:
                 plan.error(item.line, name, message)
                 if item in checked:
                     checked.remove(item)
@@ -149,21 +150,32 @@ def _check_unique(resource: Resource, checked: list, seen: dict, plan: Plan) -> 
 def _apply(resource: Resource, checked: list, plan: Plan) -> bool:
     """Write a chunk's rows (flushed, not committed); False when the database refused
     one, after rolling the whole import back."""
-    new_rows = []
+    new_rows, new_items, bulk = [], [], []
+    in_bulk = bulk_usable(resource)
     for item in checked:
+        _count(plan, item)
+        if item.row is None and in_bulk:
+            new_items.append(item)
+            continue
         if item.row is None:
             row = resource.model()
             new_rows.append(row)
-        elif item.changes:
-            row = item.row
-        else:
-            _count(plan, item)
+        elif not item.changes:
             continue
+        elif in_bulk:
+            bulk.append(item)
+            continue
+        else:
+            row = item.row
         item.validator.apply(row, item)
-        _count(plan, item)
     db.session.add_all(new_rows)
     try:
         db.session.flush()
+        insert_rows(resource, new_items)
+        if not update_rows(resource, bulk):
+            raise StaleDataError("an imported row changed since it was validated")
+        for item in bulk:
+            db.session.expire(item.row)  # the statement changed it behind the session's back
     except (StaleDataError, IntegrityError) as error:
         db.session.rollback()
         lines = f"lines {checked[0].line} to {checked[-1].line}" if checked else "this part of the file"

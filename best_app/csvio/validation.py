@@ -51,6 +51,8 @@ class Checked:
     filled: FilledForm
     changes: list = field(default_factory=list)  # (field, old, new)
     validator: RowValidator | None = None
+    row_id: int | None = None  # the updated row's id and version when validated
+    version: int | None = None
 
     @property
     def changed_fields(self) -> set:
@@ -188,6 +190,7 @@ class RowValidator:
         values = resource.form_values(filled)
         item = Checked(line, row, values, filled, validator=self)
         if row is not None:
+            item.row_id, item.version = row.id, row.version
             item.changes = [(name, getattr(row, name), value) for name, value in values.items()
                             if getattr(row, name) != value]
             item.changes += [(name, "", "(changed)") for name in resource.write_only if filled[name].data]
