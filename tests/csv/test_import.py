@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from best_app.extensions import db
 from best_app.models import Car, Change, Task, User
-from tests.conftest import make_car, make_task, make_user
+from tests.conftest import USING_POSTGRES, make_car, make_task, make_user
 from tests.csv.conftest import assert_problem, csv_bytes, rows_of
 
 CSV = {"Content-Type": "text/csv"}
@@ -195,3 +195,24 @@ def test_rows_imported_from_an_export_of_the_api_round_trip_via_cli(client, auth
     assert result.exit_code == 0 and "0 tasks were created, 0 updated, 1 unchanged" in result.output
     assert [row["title"] for row in rows_of(client.get("/api/v1/tasks?format=csv", headers=auth_headers))] == \
         ["'=1+1"]
+
+
+@pytest.mark.skipif(not USING_POSTGRES, reason="the one-statement writes are PostgreSQL's")
+def test_the_bulk_update_checks_versions_and_is_used_on_postgres(app):
+    from types import SimpleNamespace
+
+    from best_app.csvio import bulk
+    from best_app.resources import REGISTRY
+
+    tasks = REGISTRY["tasks"]
+    assert bulk.usable(tasks) and not bulk.usable(REGISTRY["users"])  # users hash passwords: the ORM
+    task = make_task("Mine")
+    values = {"title": "Theirs", "description": None, "done": True, "assignee_id": None}
+    stale = SimpleNamespace(row_id=task.id, version=task.version + 1, values=values,
+                            changes=[("title", "Mine", "Theirs")])
+    assert bulk.update_rows(tasks, [stale]) is False
+    current = SimpleNamespace(**{**vars(stale), "version": task.version})
+    assert bulk.update_rows(tasks, [current]) is True
+    db.session.commit()
+    db.session.expire_all()
+    assert (task.title, task.done, task.version) == ("Theirs", True, 2)
