@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from best_app.admin import bp
 from best_app.csvio.importer import MAX_ERRORS, MAX_LISTED, import_rows
 from best_app.csvio.reader import FileProblem, read_csv, size_problem
-from best_app.extensions import db
+from best_app.extensions import csrf, db
 from best_app.forms import CsvImportForm
 from best_app.history import set_actor
 from best_app.resources import REGISTRY, Resource
@@ -51,7 +51,9 @@ def _render(resource: Resource, form, plan=None, problem: str | None = None, sta
                            limit=current_app.config["CSV_IMPORT_MAX_BYTES"]), status
 
 
-def import_page(resource: Resource):
+@csrf.exempt  # from the app-wide check, which would read the body under the 64 KiB limit: the form checks its token
+def import_page(resource_name: str):
+    resource = REGISTRY[resource_name]
     limit = current_app.config["CSV_IMPORT_MAX_BYTES"]
     # This page's own limits, past the app's MAX_CONTENT_LENGTH: the file, or its packed copy and the form.
     request.max_content_length = request.max_form_memory_size = 2 * limit + 64 * 1024
@@ -91,5 +93,5 @@ def import_page(resource: Resource):
 
 
 for _resource in REGISTRY.values():
-    bp.add_url_rule(f"/{_resource.name}/import", f"{_resource.singular}_import",
-                    lambda resource=_resource: import_page(resource), methods=["GET", "POST"])
+    bp.add_url_rule(f"/{_resource.name}/import", f"{_resource.singular}_import", import_page,
+                    defaults={"resource_name": _resource.name}, methods=["GET", "POST"])

@@ -90,3 +90,11 @@ def test_a_damaged_or_forged_confirmation_is_refused(logged_in_client):
 def test_the_list_links_to_the_import_page(logged_in_client):
     html = logged_in_client.get("/admin/cars").get_data(as_text=True)
     assert 'href="/admin/cars/import"' in html and "Import CSV" in html
+
+
+def test_a_file_past_the_apps_body_limit_uploads_and_confirms(logged_in_client):
+    body = b"title\r\n" + b"A longer task title\r\n" * 5_000  # ~100 KB, past MAX_CONTENT_LENGTH (64 KiB)
+    preview = upload(logged_in_client, body)
+    assert preview.status_code == 200 and "5000 tasks would be created" in preview.get_data(as_text=True)
+    done = logged_in_client.post("/admin/tasks/import", data=confirm_data(preview), follow_redirects=True)
+    assert "5000 tasks were created" in done.get_data(as_text=True) and count() == 5_000
