@@ -7,8 +7,9 @@ from it), unless the import overwrites. Columns the file leaves out keep their
 values, as a PATCH does; created_at and updated_at are read-only and ignored.
 Rows are read in chunks of CHUNK: the rows they update and the users they
 refer to are each read in one query, and a form instance validates each row
-(best_app.csvio.validation). Applied rows go through the ORM, so the change
-log (source "import") and cache invalidation follow as for any write.
+(best_app.csvio.validation). Applied rows go through the ORM, or on PostgreSQL
+one statement per chunk (best_app.csvio.bulk); either way the change log
+(source "import") and cache invalidation follow as for any write.
 
 The importer never commits: the caller commits when `Plan.ok` and not a dry
 run, else rolls back. A dry run is the same run without writing.
