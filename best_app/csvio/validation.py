@@ -75,6 +75,7 @@ class RowValidator:
         self.kinds = {name: kind_of(resource.column(name)) for name in self.writable
                       if name not in resource.write_only}
         self.form = resource.form(formdata=None, meta={"csrf": False})
+        self.blank = resource.model()  # what a new row is to edit_problems (never added to the session)
         self.seen_ids: dict[int, int] = {}
         self._kept: list = []  # the rows read ahead for this chunk, held so the session keeps them
 
@@ -181,7 +182,7 @@ class RowValidator:
         problems = {} if form.validate() else {name: " ".join(messages) for name, messages in form.errors.items()
                                                 if name in resource.writable}
         if not problems:
-            problems = resource.edit_problems(row if row is not None else resource.model(), form, self.actor)
+            problems = resource.edit_problems(row if row is not None else self.blank, form, self.actor)
         for name, message in problems.items():
             plan.error(line, name, message)
         if problems:
