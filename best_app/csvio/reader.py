@@ -69,7 +69,7 @@ def read_csv(resource: Resource, raw: bytes, limit: int) -> CsvFile:
         if header is None:
             header = [cell.strip() for cell in cells]
         else:
-            rows.append((start, cells))
+            rows.append((start, tuple(cells)))  # a tuple of strings: the collector soon stops tracking it
     return CsvFile(check_header(resource, header), rows)
 
 

@@ -216,3 +216,17 @@ def test_the_bulk_update_checks_versions_and_is_used_on_postgres(app):
     db.session.commit()
     db.session.expire_all()
     assert (task.title, task.done, task.version) == ("Theirs", True, 2)
+
+
+def test_the_process_objects_are_frozen_for_the_collector_during_an_import_only(app):
+    import gc
+
+    from best_app.csvio.importer import import_rows
+    from best_app.csvio.reader import read_csv
+    from best_app.resources import REGISTRY
+
+    seen = []
+    tasks = REGISTRY["tasks"]
+    import_rows(tasks, read_csv(tasks, b"title\r\nA\r\n", 1024), dry_run=True,
+                progress=lambda n: seen.append(gc.get_freeze_count()))
+    assert seen and seen[0] > 0 and gc.get_freeze_count() == 0
