@@ -166,7 +166,8 @@ class UserRefField(Field):
 
     def process_data(self, value):
         self.data = value
-        self.user = db.session.get(User, value) if value else None
+        # Prefilled from a query string (?owner_id=...) too: an id no row can have is nobody.
+        self.user = db.session.get(User, value) if isinstance(value, int) and 0 < value <= MAX_ID else None
 
     def _value(self):
         if self.user is not None:

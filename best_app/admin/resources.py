@@ -21,7 +21,7 @@ from best_app.caching import cached
 from best_app.csvio.export import csv_response
 from best_app.extensions import db
 from best_app.history import set_actor, state_as_of
-from best_app.forms import UserRefField
+from best_app.forms import MAX_ID, UserRefField
 from best_app.resources import REGISTRY, Resource, referrers
 from best_app.resources.counting import Count, counts
 from best_app.resources.declaration import DELETE
@@ -122,6 +122,8 @@ class ResourcePages:
         raw = request.values.get("restore", "")
         if not (raw.isascii() and raw.isdigit()) or row_id is None:
             return None
+        if not (0 < int(raw) <= MAX_ID and 0 < row_id <= MAX_ID):
+            abort(404)  # no change or row can have that id (and the database could not take it)
         values = state_as_of(self.resource, row_id, int(raw))
         if values is None:
             abort(404)
