@@ -155,6 +155,9 @@ class Config:
         self.HISTORY_RETENTION_DAYS = _int(env, "HISTORY_RETENTION_DAYS", 0)
         self.HISTORY_ENABLED = _bool(env, "HISTORY_ENABLED", True)
         self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
+        # The largest CSV file an import accepts (admin upload, API body, CLI file); MAX_CONTENT_LENGTH
+        # (64 KiB) stays the limit of every other request.
+        self.CSV_IMPORT_MAX_BYTES = _int(env, "CSV_IMPORT_MAX_BYTES", 32 * 1024 * 1024, minimum=1024)
         # Used by Flask-Limiter; memory:// is right for one process only.
         self.RATELIMIT_STORAGE_URI = redis_url or "memory://"
 

@@ -2,7 +2,8 @@
 import importlib
 import sys
 
-SUITES = ["bench.seed", "bench.nginx", "bench.admin_pages", "bench.api", "bench.scale", "bench.history", "bench.bulk"]
+SUITES = ["bench.seed", "bench.nginx", "bench.admin_pages", "bench.api", "bench.scale", "bench.history", "bench.bulk",
+          "bench.export", "bench.import_csv"]
 
 
 def main() -> int:

@@ -13,6 +13,7 @@ import re
 
 from flask import request
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from werkzeug.datastructures import FileStorage
 from wtforms import BooleanField, Field, HiddenField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
@@ -268,3 +269,14 @@ def version_mismatch(form: VersionedForm, current_version: int) -> bool:
         return int(sent) != current_version
     except (TypeError, ValueError):
         return True  # not a version we ever issued: treat it as stale
+
+
+class CsvImportForm(FlaskForm):
+    """An admin import's two steps: the upload, then its confirmation (the file
+    carried back as `content`). A FlaskForm, not a Form: TextOnly would refuse
+    the file. The rows themselves are validated by the resource's own form
+    (best_app.csvio.validation)."""
+
+    file = FileField("CSV file")
+    overwrite = BooleanField("Overwrite rows changed since the export")
+    content = HiddenField()

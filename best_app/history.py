@@ -19,6 +19,7 @@ the response, so a log line, a response and a change can be matched.
 """
 from __future__ import annotations
 
+import functools
 import getpass
 import re
 import uuid
@@ -56,6 +57,12 @@ def current_actor() -> Actor:
         if actor is not None:
             return actor
         return Actor("anonymous", None, "api" if request.path.startswith("/api/") else "admin")
+    return _command_actor()
+
+
+@functools.cache
+def _command_actor() -> Actor:
+    """The operating system user of this `flask` command: asked once, not for every row a bulk write records."""
     try:
         user = getpass.getuser()
     except Exception:  # no user name for this uid (a container without /etc/passwd entry)
@@ -124,6 +131,17 @@ def _flushed_entry(resource, obj, action: str) -> dict | None:
     if action == UPDATE and not fields:
         return None  # only untracked columns (a version bump alone) changed
     return _entry(resource, obj.id, action, None if action == DELETE else obj.version, fields)
+
+
+def record_written(session: Session, resource, action: str, rows: list[tuple[int, int, dict]]) -> None:
+    """Record rows a bulk statement created or updated with SKIP_HISTORY (the caller knew the
+    old and new values, so no hook need read them): (row id, new version, {field: (old, new)})."""
+    if not _enabled() or not resource.history:
+        return
+    tracked = set(_tracked(resource))
+    _write(session, [_entry(resource, row_id, action, version,
+                            {name: [_plain(old), _plain(new)] for name, (old, new) in fields.items() if name in tracked})
+                     for row_id, version, fields in rows])
 
 
 def _write(session: Session, entries: list[dict]) -> None:

@@ -34,4 +34,6 @@ def never_cache(response):
     return response
 
 
-from best_app.admin import account, audit, auth, bulk, changes, dashboard, lookup, resources, tokens  # noqa: E402,F401
+from best_app.admin import (  # noqa: E402,F401
+    account, audit, auth, bulk, changes, csv_pages, dashboard, lookup, resources, tokens,
+)

@@ -18,6 +18,7 @@ from best_app.admin import conflict, related, save_flow
 from best_app.admin.editing import create_page, delete_page, edit_page, get_or_404, save
 from best_app.admin.list_view import ListView
 from best_app.caching import cached
+from best_app.csvio.export import csv_response
 from best_app.extensions import db
 from best_app.history import set_actor, state_as_of
 from best_app.forms import MAX_ID, UserRefField
@@ -68,9 +69,13 @@ class ResourcePages:
         args = MultiDict([(name, value) for name, value in request.args.items(multi=True)
                           if value != "" and name != save_flow.HIGHLIGHT])
         try:
-            query = parse_list_args(resource, args, default_limit=PER_PAGE)
+            query = parse_list_args(resource, args, default_limit=PER_PAGE, extra=("export",))
+            if args.get("export", "csv") != "csv":
+                raise BadParameter("export", "must be csv")
         except BadParameter as error:
             abort(400, description=str(error))
+        if "export" in args:  # the "Export CSV" button: this list, every row of it
+            return csv_response(resource, query)
         page = fetch_page(resource, query)
         count, _status = cached(resource.table, f"count:{query.count_key()}", lambda: counts(resource, query))
         view = ListView(resource, query, args, PAGE_SIZES)

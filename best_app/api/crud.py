@@ -18,7 +18,9 @@ from werkzeug.http import quote_etag
 from best_app.api import bp
 from best_app.api.bodies import read_json_object, validate
 from best_app.api.problems import ApiError, bad_parameter, invalid
+from best_app.api.csv_routes import wants_csv
 from best_app.caching import cached
+from best_app.csvio.export import csv_response
 from best_app.extensions import db
 from best_app.forms import MAX_ID
 from best_app.resources import REGISTRY, Resource
@@ -47,7 +49,7 @@ def _encoded(data) -> bytes:
 
 def list_args(resource: Resource, fixed: dict | None = None) -> ListQuery:
     try:
-        return parse_list_args(resource, request.args, fixed=fixed)
+        return parse_list_args(resource, request.args, fixed=fixed, extra=("format",))
     except BadParameter as error:
         raise bad_parameter(error.name, error.message) from None
 
@@ -167,11 +169,18 @@ def save(resource: Resource, form, row):
 # --- the views ---------------------------------------------------------------
 
 def list_view(resource: Resource):
-    return list_response(resource, list_args(resource))
+    query = list_args(resource)
+    if wants_csv():
+        return csv_response(resource, query)
+    return list_response(resource, query)
 
 
 def scoped_list_view(resource: Resource, reference: str, parent: Resource, id: int):
     query = list_args(resource, fixed={reference: id})
+    if wants_csv():
+        if id > MAX_ID or db.session.get(parent.model, id) is None:
+            raise ApiError(404, f"No such {parent.singular}.")
+        return csv_response(resource, query)
     # An unknown parent is a 404 rather than an empty list. The page is cached in
     # the resource's namespace, which deleting the parent invalidates too.
     return list_response(resource, query, scope=f"{parent.singular}:{id}",

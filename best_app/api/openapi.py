@@ -12,7 +12,7 @@ from __future__ import annotations
 from flask import jsonify, render_template
 from sqlalchemy import Boolean, DateTime, Integer
 
-from best_app.api import bp, bulk, history
+from best_app.api import bp, bulk, csv_routes, history
 from best_app.api.bodies import MAX_DEPTH
 from best_app.forms import MAX_ID
 from best_app.resources import REGISTRY, Resource
@@ -209,9 +209,10 @@ def list_operation(resource: Resource, operation_id: str, summary: str, fixed: s
                                        '"prev", "first" and "last".', "schema": {"type": "string"}},
                "X-Cache": {"$ref": "#/components/headers/X-Cache"}}
     return {"operationId": operation_id, "summary": summary, "tags": [resource.name],
-            "parameters": list_parameters(resource, fixed),
-            "responses": _responses({"200": {"description": "A page of items.", "headers": headers,
-                                             "content": _json(_ref(f"{title}Page"))}},
+            "parameters": [*list_parameters(resource, fixed), csv_routes.format_parameter(_query, _ref)],
+            "responses": _responses({"200": {"description": "A page of items, or with format=csv every matching "
+                                                            "row as CSV.", "headers": headers,
+                                             "content": {**_json(_ref(f"{title}Page")), **csv_routes.csv_content()}}},
                                     400, 401, *((404,) if fixed else ()))}
 
 
@@ -333,8 +334,11 @@ def build_document() -> dict:
     paths.update(meta_paths())
     history_paths, history_schemas = history.openapi_paths(_responses, _query, _ref)
     paths.update(history_paths)
+    csv_paths, csv_schemas = csv_routes.openapi_paths(_responses, _query, _ref, _enum)
+    paths.update(csv_paths)
     parts = components()
     parts["schemas"].update(history_schemas)
+    parts["schemas"].update(csv_schemas)
     bulk_paths, bulk_schemas = bulk.openapi_paths(_responses, _ref)
     paths.update(bulk_paths)
     parts["schemas"].update(bulk_schemas)

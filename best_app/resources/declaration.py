@@ -156,8 +156,10 @@ class Resource:
         current = self.serialize(row)
         return {name: current[name] for name in self.writable if name not in self.write_only}
 
-    def apply(self, row, form) -> None:
-        """Copy validated form data onto the row: the one place that does, for every surface."""
+    def form_values(self, form) -> dict:
+        """The column values validated form data stands for: the one place that
+        says, for every surface (an import's diff reads them too)."""
+        values = {}
         for name in self.writable:
             if name in self.write_only:
                 continue
@@ -166,6 +168,12 @@ class Resource:
                 # An omitted or empty optional string: NULL where the column
                 # allows it, else the empty string.
                 value = None if self.column(name).nullable else ""
+            values[name] = value
+        return values
+
+    def apply(self, row, form) -> None:
+        """Copy validated form data onto the row."""
+        for name, value in self.form_values(form).items():
             setattr(row, name, value)
 
     def title_of(self, row_id: int) -> str | None:

@@ -176,6 +176,17 @@ def test_oversized_body_is_refused_by_nginx_as_problem_json(stack, auth):
     assert reply.headers.get("X-Upstream") is None
 
 
+def test_a_csv_import_past_64_kib_passes_nginx_and_a_csv_export_streams_through(stack, auth):
+    body = b"title\r\n" + b"Imported through nginx\r\n" * 4_000  # ~96 KB
+    reply = request("POST", f"{stack.url}/api/v1/tasks/import?dry_run=true",
+                    headers=auth | {"Content-Type": "text/csv"}, body=body)
+    assert reply.status == 200, reply.body[:500]
+    assert reply.json()["created"] == 4_000 and reply.json()["applied"] is False
+    export = request("GET", f"{stack.url}/api/v1/tasks?format=csv", headers=auth)
+    assert export.status == 200 and export.body.startswith(b"id,title,")
+    assert export.headers["Cache-Control"] == "no-store"
+
+
 def test_robots_txt_and_nginx_health(stack):
     assert b"Disallow: /admin/" in request("GET", f"{stack.url}/robots.txt").body
     assert request("GET", f"{stack.url}/nginx-health").body == b"ok\n"
