@@ -179,7 +179,8 @@ class Tracking:
             connection.disconnect()
             raise
         self._connection, self._confirmed, self._ping_sent = connection, sent, None
-        self._flushed_at = self._seq = self._seq + 1  # nothing read before this connection is kept
+        self._values.clear()  # nothing read before this connection is trusted, nor kept
+        self._flushed_at = self._seq = self._seq + 1
         return True
 
     def _lost(self) -> None:
