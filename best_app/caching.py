@@ -31,7 +31,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from best_app.cache_era import CacheUntrusted, era_clock
-from best_app.cache_local import (NO_COPIES, Breaker, CacheUnavailable, LocalCopies, NoCopies, ProcessGenerations,
+from best_app.cache_local import (NO_COPIES, Breaker, CacheUnavailable, LocalCopies, ProcessGenerations,
                                   per_app)
 from best_app.cache_tracking import generation_tracking, thread_client
 from best_app.extensions import cache, db
@@ -177,12 +177,6 @@ def _generation(namespace: str) -> int:
     return int(memo[namespace] or 0)
 
 
-def _local_copies() -> LocalCopies | NoCopies:
-    if not _shared():
-        return NO_COPIES
-    return per_app("best_app_local_cache", LocalCopies)
-
-
 
 def cached(namespace: str, key: str, load: Callable[[], Any], timeout: int | None = None,
            prepare: Callable[[Any], Any] | None = None) -> tuple[Any, str]:
@@ -196,22 +190,27 @@ def cached(namespace: str, key: str, load: Callable[[], Any], timeout: int | Non
     work, and the value returned is always prepared. A HIT may be an object
     shared with other requests: read it, never modify it.
     """
-    seconds = timeout or current_app.config.get("CACHE_DEFAULT_TIMEOUT", 300)
-    if not _shared():
+    # Every lookup through current_app costs a little: a hit makes few of them.
+    config = current_app.config
+    shared = config.get("CACHE_TYPE") == "RedisCache"
+    seconds = timeout or config.get("CACHE_DEFAULT_TIMEOUT", 300)
+    if not shared:
         # Writes by other processes (a `flask` command beside the server)
         # cannot bump this process's generations: keep entries briefly.
-        seconds = timeout = min(seconds, current_app.config.get("PROCESS_CACHE_SECONDS", 10))
+        seconds = timeout = min(seconds, config.get("PROCESS_CACHE_SECONDS", 10))
     prepare = prepare or _as_is
+    copies = per_app("best_app_local_cache", LocalCopies) if shared else NO_COPIES
     try:
         generations = _generations()
-        full_key = f"{generations['era']}:{namespace}:{_generation(namespace)}:{key}"
+        generation = int(generations[namespace] or 0) if namespace in generations else _generation(namespace)
+        full_key = f"{generations['era']}:{namespace}:{generation}:{key}"
         local_key = f"{generations['epoch']}:{full_key}"
-        value = _local_copies().get(local_key)
+        value = copies.get(local_key)
         if value is not None:
             return value, HIT
         value = cache.get(full_key)
     except Exception as error:  # any backend failure: serve from the database
-        if _shared():
+        if shared:
             _failed(error)
         if isinstance(error, CacheUntrusted):  # the database is down too, most likely: say so briefly
             log.warning("cache not trusted for %s (%s); serving from the database", namespace, error)
@@ -232,7 +231,7 @@ def cached(namespace: str, key: str, load: Callable[[], Any], timeout: int | Non
     # Kept under the generation read before `load` ran: a write committed
     # meanwhile bumps the generation, so the copy is never asked for again.
     value = prepare(value)
-    _local_copies().set(local_key, value, seconds)
+    copies.set(local_key, value, seconds)
     return value, status
 
 
