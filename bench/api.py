@@ -91,18 +91,9 @@ def services():
 def waitress(target: str, env: dict, threads: int, call: bool = False):
     """Serve `target` with waitress on a free port; yield its base URL."""
     port = free_port()
-    command = [sys.executable, "-m", "waitress", f"--listen=127.0.0.1:{port}", f"--threads={threads}",
-               *(["--call"] if call else []), target]
-    # Log to a file, not a pipe: nobody reads a pipe during the run, and a
-    # full one would block the server's logging, and so the server.
-    with tempfile.TemporaryFile() as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            wait_listening(process, port, log)
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
+    with server([sys.executable, "-m", "waitress", f"--listen=127.0.0.1:{port}", f"--threads={threads}",
+                 *(["--call"] if call else []), target], env, port) as url:
+        yield url
 
 
 @contextlib.contextmanager
@@ -114,18 +105,28 @@ def fastapi_peer(env: dict, redis_url: str, body: bytes, loop: str, http: str):
     client = redis.Redis.from_url(redis_url)
     client.set(key, body)
     port = free_port()
-    command = [sys.executable, "-m", "uvicorn", "bench.fastapi_peer:app", "--port", str(port), "--workers", "1",
-               "--loop", loop, "--http", http, "--log-level", "warning", "--no-access-log"]
+    try:
+        with server([sys.executable, "-m", "uvicorn", "bench.fastapi_peer:app", "--port", str(port), "--workers",
+                     "1", "--loop", loop, "--http", http, "--log-level", "warning", "--no-access-log"],
+                    {**env, "REDIS_URL": redis_url, "PEER_KEY": key}, port) as url:
+            yield url
+    finally:
+        client.delete(key)
+
+
+@contextlib.contextmanager
+def server(command: list[str], env: dict, port: int):
+    """Run a server process until the block ends; yield its base URL once it listens."""
+    # Log to a file, not a pipe: nobody reads a pipe during the run, and a
+    # full one would block the server's logging, and so the server.
     with tempfile.TemporaryFile() as log:
-        process = subprocess.Popen(command, cwd=ROOT, env={**env, "REDIS_URL": redis_url, "PEER_KEY": key}, stdout=log,
-                                   stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
             wait_listening(process, port, log)
             yield f"http://127.0.0.1:{port}"
         finally:
             process.terminate()
             process.wait(timeout=10)
-            client.delete(key)
 
 
 def wait_listening(process, port: int, log) -> None:
