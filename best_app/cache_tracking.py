@@ -10,12 +10,14 @@ are kept here until such a push drops them.
 
 When a local value may be trusted:
 - Pending pushes are read first, on the request's own thread, without waiting
-  (`values`): a thread in the background could still be behind. Redis writes
-  the push to this connection in the same pass of its event loop as it replies
-  to the writer's INCR, and the writer answers its client only after that; so
-  once that client's next request reaches this replica, the push is in this
-  socket's buffer, on loopback or a LAN. That ordering is the assumption that
-  gives read-your-writes across replicas.
+  (`values`): a thread in the background could still be behind. A writer
+  sends one PING after its INCRs (best_app.caching.invalidate), and Redis
+  writes every reply and push of one pass of its event loop before it reads
+  the next command; so once the PING is answered, the push has been written
+  to every process's tracking connection, before the writer answers its
+  client. When that client's next request reaches this replica, the push is
+  in this socket's buffer, on loopback or a LAN: that ordering is the
+  assumption that gives read-your-writes across replicas.
 - A value read from Redis is kept only if no push about its key was read
   between asking and keeping (the ticket), else a push that overtook the
   reply would leave an old value behind for good.
