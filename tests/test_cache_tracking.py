@@ -111,3 +111,25 @@ def test_no_stale_read_after_the_tracking_connection_or_the_data_is_lost(client,
             assert client.patch(f"/api/v1/tasks/{task.id}", json={"title": f"v{version}"},
                                 headers=auth_headers).status_code == 200
             assert read(reader, auth_headers, task.id)[:2] == (f"v{version}", f'"{version + 1}"')
+
+
+def test_a_value_read_before_a_push_about_it_is_not_kept(app, control):
+    """The reply to a round trip can be older than a push read before it is kept."""
+    from best_app.cache_tracking import generation_tracking
+    from best_app.caching import _generation_keys
+
+    app.config["CACHE_TRACKING_TRUST_SECONDS"] = 60  # trusted throughout, however slow the machine
+    tracking = generation_tracking()
+    keys = _generation_keys()[1]
+    values, ticket = tracking.values(keys)
+    assert values is None and ticket is not None
+    old = [control.get(app.config["CACHE_KEY_PREFIX"] + key) for key in keys]  # the round trip
+    control.incr(app.config["CACHE_KEY_PREFIX"] + keys[-1])  # a write on another replica, meanwhile
+    for _ in range(1000):  # until its push has been read (bounded; no clock involved)
+        if tracking.values(keys)[1] != ticket:
+            break
+    tracking.keep(ticket, keys, old)
+    assert tracking.values(keys)[0] is None  # the old value of the last key was not kept
+    _values, ticket = tracking.values(keys)
+    tracking.keep(ticket, keys, [control.get(app.config["CACHE_KEY_PREFIX"] + key) for key in keys])
+    assert tracking.values(keys)[0] is not None  # a round trip with nothing pushed meanwhile is kept
