@@ -27,8 +27,11 @@ def _write_then_read_elsewhere(stack, auth, task_id, rounds: int, label: str) ->
         statuses.add(_read(reader, task_id, auth)[2])  # the reader's copies are warm
         written = request("PATCH", f"{writer}/api/v1/tasks/{task_id}", headers=auth,
                           body={"title": f"{label} {n}"})
-        title, etag, _status = _read(reader, task_id, auth)
-        assert (title, etag) == (f"{label} {n}", written.headers["ETag"]), f"stale read via {reader}"
+        title, etag, status = _read(reader, task_id, auth)
+        assert (title, etag) == (f"{label} {n}", written.headers["ETag"]), (
+            f"stale read ({status}) via {reader} after a write via {writer}; the replicas' cache warnings: "
+            + "".join(line for name in ("web1", "web2") for line in stack.log(name).splitlines(True)
+                      if "cache" in line.lower())[-3000:])
     return statuses
 
 
