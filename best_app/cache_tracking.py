@@ -209,6 +209,21 @@ def generation_tracking() -> Tracking | None:
         trust_seconds=config.get("CACHE_TRACKING_TRUST_SECONDS", 0.25)))
 
 
+def thread_call(*command):
+    """Run a command on this thread's client (thread_client).
+
+    A connection can have been broken since this thread last used it (Redis
+    restarted meanwhile), and the client does not retry: that is no cache
+    failure, so it is tried once more, on a new connection. Reporting it would
+    open the breaker, and a write in the next second would skip its INCR.
+    """
+    client = thread_client()
+    try:
+        return client.execute_command(*command)
+    except redis.ConnectionError:
+        return client.execute_command(*command)
+
+
 def thread_client() -> redis.Redis:
     """This thread's own client on the cache's connection pool.
 

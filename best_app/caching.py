@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from best_app.cache_era import CacheUntrusted, era_clock
 from best_app.cache_local import (NO_COPIES, Breaker, CacheUnavailable, LocalCopies, ProcessGenerations,
                                   per_app)
-from best_app.cache_tracking import generation_tracking, thread_client
+from best_app.cache_tracking import generation_tracking, thread_call
 from best_app.extensions import cache, db
 from best_app.models import ApiToken
 
@@ -162,12 +162,12 @@ def _affected() -> dict[str, frozenset[str]]:
 
 
 def _get_many(*keys: str) -> list:
-    """cache.get_many, on Redis through this thread's own connection (see thread_client)."""
+    """cache.get_many, on Redis through this thread's own connection (see thread_call)."""
     if current_app.config.get("CACHE_TYPE") != "RedisCache":
         return cache.get_many(*keys)
     backend = cache.cache  # cachelib's RedisCache: its key prefix and serializer
     prefix = backend._get_prefix()
-    return [backend.serializer.loads(value) for value in thread_client().mget([prefix + key for key in keys])]
+    return [backend.serializer.loads(value) for value in thread_call("MGET", *[prefix + key for key in keys])]
 
 
 def _generation(namespace: str) -> int:
@@ -262,7 +262,7 @@ def invalidate(*namespaces: str) -> None:
         try:
             # Redis sends every push of a pass before it reads the next command: once
             # this is answered, every replica's invalidation connection holds them.
-            thread_client().ping()
+            thread_call("PING")
         except Exception as error:
             failed.append("(ping)")
             _failed(error)
