@@ -93,6 +93,10 @@ class Config:
     CACHE_ERA_POLL_SECONDS = 0.5
     # After a failed round trip to Redis, skip it this long rather than wait for its timeout on every call.
     CACHE_RETRY_SECONDS = 1.0
+    # Redis pushes changed generations to each process (best_app.cache_tracking), so a warm
+    # cached read makes no round trip; a local copy is trusted only while Redis answered a
+    # PING sent less than this long ago (keep it below the cache's 0.5 s socket timeout).
+    CACHE_TRACKING_TRUST_SECONDS = 0.25
     # Record the change log (best_app.history). Off only to measure what recording costs (bench.history).
     HISTORY_ENABLED = True
     PROCESS_CACHE_SECONDS = 10  # entry lifetime when the cache is in-process (no REDIS_URL)
@@ -129,6 +133,8 @@ class Config:
             self.CACHE_TYPE = "RedisCache"
             self.CACHE_REDIS_URL = redis_url
             self.CACHE_OPTIONS = {"socket_timeout": 0.5, "socket_connect_timeout": 0.5}
+            # Off only to measure what it saves (bench.api), or for a Redis that lacks CLIENT TRACKING.
+            self.CACHE_TRACKING = _bool(env, "CACHE_TRACKING", True)
         else:
             self.CACHE_TYPE = "SimpleCache"
 

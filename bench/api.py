@@ -1,13 +1,17 @@
 """Requests per second of the JSON API, served by waitress (one process) on
 PostgreSQL + Redis with 10,000 seeded users, each as a ratio to a bare Flask
 app with one trivial JSON route under the same waitress settings, loaded by
-the same wrk in the same run.
+the same wrk in the same run. Also measured: a bare WSGI callable under the
+same waitress, a FastAPI + uvicorn peer (one worker) whose read is one Redis
+GET of the same body (bench.fastapi_peer), and best_app's cached reads with
+CACHE_TRACKING off (one Redis round trip per read, as before it).
 
     python -m bench.api [--duration 5] [--connections 16] [--threads 8] [--users 10000]
 
-Goals (issue): a cached item read at least 70% of the bare route, a cached
-list at least 50%. Uses TEST_DATABASE_URL/TEST_REDIS_URL when set, else
-starts throwaway servers. Needs wrk (Debian package "wrk").
+Goals: a cached item or list read (bearer token, cache hit) at least 0.70 of
+the bare Flask route and at least 1.3 times the FastAPI peer. Uses
+TEST_DATABASE_URL/TEST_REDIS_URL when set, else starts throwaway servers.
+Needs wrk (Debian package "wrk").
 """
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from urllib.request import Request, urlopen
 
 from bench.load import print_table, wrk
 from bench.services import ROOT, flask_env, fresh_database
@@ -86,25 +91,53 @@ def services():
 def waitress(target: str, env: dict, threads: int, call: bool = False):
     """Serve `target` with waitress on a free port; yield its base URL."""
     port = free_port()
-    command = [sys.executable, "-m", "waitress", f"--listen=127.0.0.1:{port}", f"--threads={threads}",
-               *(["--call"] if call else []), target]
+    with server([sys.executable, "-m", "waitress", f"--listen=127.0.0.1:{port}", f"--threads={threads}",
+                 *(["--call"] if call else []), target], env, port) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def fastapi_peer(env: dict, redis_url: str, body: bytes, loop: str, http: str):
+    """The FastAPI peer on uvicorn, one worker, with the given event loop and HTTP parser."""
+    import redis
+
+    key = f"bench_peer_{uuid.uuid4().hex[:8]}"
+    client = redis.Redis.from_url(redis_url)
+    client.set(key, body)
+    port = free_port()
+    try:
+        with server([sys.executable, "-m", "uvicorn", "bench.fastapi_peer:app", "--port", str(port), "--workers",
+                     "1", "--loop", loop, "--http", http, "--log-level", "warning", "--no-access-log"],
+                    {**env, "REDIS_URL": redis_url, "PEER_KEY": key}, port) as url:
+            yield url
+    finally:
+        client.delete(key)
+
+
+@contextlib.contextmanager
+def server(command: list[str], env: dict, port: int):
+    """Run a server process until the block ends; yield its base URL once it listens."""
     # Log to a file, not a pipe: nobody reads a pipe during the run, and a
     # full one would block the server's logging, and so the server.
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
-            deadline = time.monotonic() + 30
-            while True:
-                with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                    break
-                if process.poll() is not None or time.monotonic() > deadline:
-                    log.seek(0)
-                    raise RuntimeError(f"waitress did not start: {log.read().decode()[-2000:]}")
-                time.sleep(0.1)
+            wait_listening(process, port, log)
             yield f"http://127.0.0.1:{port}"
         finally:
             process.terminate()
             process.wait(timeout=10)
+
+
+def wait_listening(process, port: int, log) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return
+        if process.poll() is not None or time.monotonic() > deadline:
+            log.seek(0)
+            raise RuntimeError(f"the server did not start: {log.read().decode()[-2000:]}")
+        time.sleep(0.1)
 
 
 def flask(env: dict, *args: str) -> str:
@@ -132,6 +165,7 @@ def main(argv=None) -> int:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--threads", type=int, default=8, help="waitress threads")
     parser.add_argument("--users", type=int, default=10_000)
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of the cache hits and baselines")
     args = parser.parse_args(argv)
     if not shutil.which("wrk"):
         print("wrk is not installed (apt-get install wrk)", file=sys.stderr)
@@ -148,24 +182,56 @@ def main(argv=None) -> int:
         auth = {"Authorization": "Bearer " + flask(env, "tokens", "create", "--user", "bench_admin").strip()}
         cursors = str(Path(tmp) / "cursors.txt")
         write_cursors(database_url, args.users, cursors)
-        runs = []
-        with waitress("bench.bare_app:app", env, args.threads) as bare:
-            runs.append(("baseline: bare Flask JSON route", bare + "/", {}, None))
-            results = measure(runs, args)
-        with waitress("best_app:create_app", env, args.threads, call=True) as api:
-            runs = [
-                ("GET /api/v1/users/1 (cache hit)", api + "/api/v1/users/1", auth, None),
-                ("GET /api/v1/users?limit=50 (cache hit)", api + "/api/v1/users?limit=50", auth, None),
+        with contextlib.ExitStack() as servers:
+            def serve(target, call=False, **extra):
+                return servers.enter_context(waitress(target, {**env, **extra}, args.threads, call=call))
+            bare, wsgi_url = serve("bench.bare_app:app"), serve("bench.bare_app:wsgi")
+            before = serve("best_app:create_app", call=True, CACHE_TRACKING="0")
+            api = serve("best_app:create_app", call=True)
+            body = urlopen(Request(api + "/api/v1/users/1", headers=auth)).read()
+            peer = servers.enter_context(fastapi_peer(env, redis_url, body, "asyncio", "h11"))
+            fast_peer = servers.enter_context(fastapi_peer(env, redis_url, body, "uvloop", "httptools"))
+            # Interleaved rounds, the median of each kept: on a shared machine the
+            # load from elsewhere drifts, and it then weighs on every row alike.
+            results = measure_rounds([
+                ("baseline: bare Flask JSON route", bare + "/", {}),
+                ("bare WSGI callable (waitress alone)", wsgi_url + "/", {}),
+                ("FastAPI + uvicorn peer (asyncio, h11): one Redis GET per read", peer + "/users/1", {}),
+                ("FastAPI + uvicorn peer (uvloop, httptools): one Redis GET per read", fast_peer + "/users/1", {}),
+                ("GET /api/v1/users/1 (cache hit, CACHE_TRACKING=0)", before + "/api/v1/users/1", auth),
+                ("GET /api/v1/users?limit=50 (cache hit, CACHE_TRACKING=0)", before + "/api/v1/users?limit=50", auth),
+                ("GET /api/v1/users/1 (cache hit)", api + "/api/v1/users/1", auth),
+                ("GET /api/v1/users?limit=50 (cache hit)", api + "/api/v1/users?limit=50", auth),
+            ], args)
+            results += measure([
                 ("GET /api/v1/users?limit=50&cursor=... (cache miss)", api + "/api/v1/users", auth,
                  MISS_SCRIPT % {"cursors": cursors}),
                 ("POST /api/v1/tasks (insert, commit, invalidate)", api + "/api/v1/tasks", auth, POST_SCRIPT),
-            ]
-            results += measure(runs, args)
+            ], args)
 
     print_table(f"JSON API on waitress (1 process, {args.threads} threads), PostgreSQL + Redis, "
-                f"{args.users:,} users; wrk -t2 -c{args.connections} -d{args.duration}s",
+                f"{args.users:,} users; wrk -t2 -c{args.connections} -d{args.duration}s, cache hits and "
+                f"baselines the median of {args.rounds} interleaved rounds",
                 results, "ratio to bare route")
+    rps = {name: result["rps"] for name, result in results}
+    peers = {name: value for name, value in rps.items() if name.startswith("FastAPI")}
+    print("\nRatio of each cache hit to the FastAPI peers, same run:")
+    print("| measurement | " + " | ".join(f"to peer ({name.split('(')[1].split(')')[0]})" for name in peers) + " |")
+    print("|---|" + "---:|" * len(peers))
+    for name, value in rps.items():
+        if "cache hit" in name:
+            print(f"| {name} | " + " | ".join(f"{value / peer:.2f}" for peer in peers.values()) + " |")
     return 0
+
+
+def measure_rounds(runs, args) -> list:
+    """(name, result) per run: the result of median requests/s over args.rounds interleaved rounds."""
+    for _name, url, headers in runs:  # warm caches and connections
+        wrk(url, 1, 4, headers)
+    rounds = [[wrk(url, args.duration, args.connections, headers) for _name, url, headers in runs]
+              for _round in range(args.rounds)]
+    return [(name, sorted((done[i] for done in rounds), key=lambda result: result["rps"])[args.rounds // 2])
+            for i, (name, _url, _headers) in enumerate(runs)]
 
 
 def measure(runs, args) -> list:

@@ -23,18 +23,17 @@ revoke` takes effect at once.
 from __future__ import annotations
 
 import logging
-import threading
 import uuid
 from typing import Any, Callable
 
-import redis
 from flask import current_app, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from best_app.cache_era import CacheUntrusted, era_clock
-from best_app.cache_local import (NO_COPIES, Breaker, CacheUnavailable, LocalCopies, NoCopies, ProcessGenerations,
+from best_app.cache_local import (NO_COPIES, Breaker, CacheUnavailable, LocalCopies, ProcessGenerations,
                                   per_app)
+from best_app.cache_tracking import generation_tracking, thread_call
 from best_app.extensions import cache, db
 from best_app.models import ApiToken
 
@@ -86,11 +85,16 @@ def _generations() -> dict:
     memo = request.environ.get(_GENERATIONS) if has_request_context() else None
     if memo is None and not _shared():
         local = _process_generations()
-        memo = {"epoch": "process", "era": 0, **{ns: local.get(ns) for ns in _all_namespaces()}}
+        memo = {"epoch": "process", "era": 0, **{ns: local.get(ns) for ns in _generation_keys()[0]}}
     if memo is None:
         _breaker().check()
-        namespaces = _all_namespaces()
-        values = _get_many(_EPOCH_KEY, *(_generation_key(ns) for ns in namespaces))
+        namespaces, keys = _generation_keys()
+        tracking = generation_tracking()
+        values, ticket = tracking.values(keys) if tracking else (None, None)
+        if values is None:
+            values = _get_many(*keys)
+            if tracking:
+                tracking.keep(ticket, keys, values)
         memo = {"epoch": values[0], **dict(zip(namespaces, values[1:]))}
         if memo["epoch"] is None:
             cache.add(_EPOCH_KEY, uuid.uuid4().hex, timeout=0)
@@ -105,6 +109,18 @@ def _generations() -> dict:
 
 def _all_namespaces() -> list[str]:
     return sorted(_affected())
+
+
+def _generation_keys() -> tuple[list[str], list[str]]:
+    """Every namespace, and the keys one read of the generations asks for (the epoch's first)."""
+    found = _KEYS.get("all")
+    if found is None:
+        namespaces = _all_namespaces()
+        found = _KEYS.setdefault("all", (namespaces, [_EPOCH_KEY, *map(_generation_key, namespaces)]))
+    return found
+
+
+_KEYS: dict[str, tuple[list[str], list[str]]] = {}
 
 
 _AFFECTED: dict[str, frozenset[str]] = {}
@@ -146,23 +162,12 @@ def _affected() -> dict[str, frozenset[str]]:
 
 
 def _get_many(*keys: str) -> list:
-    """cache.get_many, on Redis through this thread's own connection.
-
-    Taking a connection from the shared pool probes it first (three system
-    calls), and each system call lets another of the server's threads take
-    the GIL, to be waited for: that was half the cost of the one round trip
-    a cached read makes. A connection per thread needs no probe.
-    """
+    """cache.get_many, on Redis through this thread's own connection (see thread_call)."""
     if current_app.config.get("CACHE_TYPE") != "RedisCache":
         return cache.get_many(*keys)
-    backend = cache.cache  # cachelib's RedisCache: its key prefix, serializer and client
-    threads = current_app.extensions.setdefault("best_app_redis_threads", threading.local())
-    client = getattr(threads, "client", None)
-    if client is None:
-        client = threads.client = redis.Redis(connection_pool=backend._read_client.connection_pool,
-                                              single_connection_client=True)
+    backend = cache.cache  # cachelib's RedisCache: its key prefix and serializer
     prefix = backend._get_prefix()
-    return [backend.serializer.loads(value) for value in client.mget([prefix + key for key in keys])]
+    return [backend.serializer.loads(value) for value in thread_call("MGET", *[prefix + key for key in keys])]
 
 
 def _generation(namespace: str) -> int:
@@ -170,12 +175,6 @@ def _generation(namespace: str) -> int:
     if namespace not in memo:
         return int(cache.get(_generation_key(namespace)) or 0)
     return int(memo[namespace] or 0)
-
-
-def _local_copies() -> LocalCopies | NoCopies:
-    if not _shared():
-        return NO_COPIES
-    return per_app("best_app_local_cache", LocalCopies)
 
 
 
@@ -191,22 +190,27 @@ def cached(namespace: str, key: str, load: Callable[[], Any], timeout: int | Non
     work, and the value returned is always prepared. A HIT may be an object
     shared with other requests: read it, never modify it.
     """
-    seconds = timeout or current_app.config.get("CACHE_DEFAULT_TIMEOUT", 300)
-    if not _shared():
+    # Every lookup through current_app costs a little: a hit makes few of them.
+    config = current_app.config
+    shared = config.get("CACHE_TYPE") == "RedisCache"
+    seconds = timeout or config.get("CACHE_DEFAULT_TIMEOUT", 300)
+    if not shared:
         # Writes by other processes (a `flask` command beside the server)
         # cannot bump this process's generations: keep entries briefly.
-        seconds = timeout = min(seconds, current_app.config.get("PROCESS_CACHE_SECONDS", 10))
+        seconds = timeout = min(seconds, config.get("PROCESS_CACHE_SECONDS", 10))
     prepare = prepare or _as_is
+    copies = per_app("best_app_local_cache", LocalCopies) if shared else NO_COPIES
     try:
         generations = _generations()
-        full_key = f"{generations['era']}:{namespace}:{_generation(namespace)}:{key}"
+        generation = int(generations[namespace] or 0) if namespace in generations else _generation(namespace)
+        full_key = f"{generations['era']}:{namespace}:{generation}:{key}"
         local_key = f"{generations['epoch']}:{full_key}"
-        value = _local_copies().get(local_key)
+        value = copies.get(local_key)
         if value is not None:
             return value, HIT
         value = cache.get(full_key)
     except Exception as error:  # any backend failure: serve from the database
-        if _shared():
+        if shared:
             _failed(error)
         if isinstance(error, CacheUntrusted):  # the database is down too, most likely: say so briefly
             log.warning("cache not trusted for %s (%s); serving from the database", namespace, error)
@@ -227,7 +231,7 @@ def cached(namespace: str, key: str, load: Callable[[], Any], timeout: int | Non
     # Kept under the generation read before `load` ran: a write committed
     # meanwhile bumps the generation, so the copy is never asked for again.
     value = prepare(value)
-    _local_copies().set(local_key, value, seconds)
+    copies.set(local_key, value, seconds)
     return value, status
 
 
@@ -254,6 +258,15 @@ def invalidate(*namespaces: str) -> None:
             log.error("cache invalidation failed for %s", namespace,
                       exc_info=not isinstance(error, CacheUnavailable))
             break
+    if _shared() and not failed and namespaces and generation_tracking():
+        try:
+            # Redis sends every push of a pass before it reads the next command: once
+            # this is answered, every replica's invalidation connection holds them.
+            thread_call("PING")
+        except Exception as error:
+            failed.append("(ping)")
+            _failed(error)
+            log.error("cache invalidation not confirmed", exc_info=True)
     if failed:
         era_clock().invalidation_failed()  # orphans every entry, on every replica
     if has_request_context():

@@ -1,0 +1,135 @@
+"""Generations pushed by Redis (best_app.cache_tracking) are as fresh as a round trip.
+
+Two apps in this process share PostgreSQL and Redis, each with its own
+tracking connection and local copies, as two replicas would: a write through
+one is read through the other at once, whatever happens to the tracking
+connection. tests/faults/test_tracking.py does the same with server processes.
+"""
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+
+import pytest
+import redis
+
+from best_app import create_app
+from best_app.extensions import db
+from best_app.models import ApiToken, User
+from best_app.models.base import utcnow
+from tests.conftest import USING_POSTGRES, USING_REDIS, make_task, make_user
+
+pytestmark = pytest.mark.skipif(not (USING_POSTGRES and USING_REDIS),
+                                reason="needs PostgreSQL and Redis shared by two apps")
+
+
+@pytest.fixture
+def control():
+    client = redis.Redis.from_url(os.environ["TEST_REDIS_URL"])
+    yield client
+    client.close()
+
+
+@contextmanager
+def other_replica(trust_seconds: float | None = None, retry_seconds: float | None = None):
+    from config import TestConfig
+
+    other = create_app(TestConfig())
+    if trust_seconds is not None:
+        other.config["CACHE_TRACKING_TRUST_SECONDS"] = trust_seconds
+    if retry_seconds is not None:  # reconnect at the next request, to test that too
+        other.config["CACHE_RETRY_SECONDS"] = retry_seconds
+    with other.app_context():
+        yield other.test_client()
+        db.session.remove()
+    db.session.expire_all()
+
+
+def read(client, headers, task_id):
+    response = client.get(f"/api/v1/tasks/{task_id}", headers=headers)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_json()["title"], response.headers["ETag"], response.headers["X-Cache"]
+
+
+def mget_calls(control) -> int:
+    return control.info("commandstats").get("cmdstat_mget", {}).get("calls", 0)
+
+
+def test_warm_reads_make_no_round_trip_for_the_generations(client, auth_headers, control):
+    task = make_task("t")
+    with other_replica(trust_seconds=60) as reader:
+        for _ in range(3):
+            read(reader, auth_headers, task.id)
+        before = mget_calls(control)
+        for _ in range(30):
+            assert read(reader, auth_headers, task.id)[2] == "HIT"
+        assert mget_calls(control) == before
+
+
+def test_a_write_through_one_replica_is_read_at_once_through_the_other(client, auth_headers):
+    task = make_task("v0")
+    with other_replica(trust_seconds=60) as reader:
+        statuses = set()
+        for version in range(1, 151):
+            # The reader's copy of the generation is warm: a missed push would show as a stale HIT.
+            statuses.add(read(reader, auth_headers, task.id)[2])
+            written = client.patch(f"/api/v1/tasks/{task.id}", json={"title": f"v{version}"}, headers=auth_headers)
+            assert written.status_code == 200
+            assert read(reader, auth_headers, task.id)[:2] == (f"v{version}", written.headers["ETag"])
+        assert "HIT" in statuses
+
+
+def test_a_revoked_token_is_refused_at_once_by_another_replica(app):
+    reader_id = make_user("reader").id
+    db.session.commit()
+    with other_replica(trust_seconds=60) as server:
+        for round_ in range(20):
+            with app.app_context():  # this app stands for `flask tokens` beside the server
+                token, secret = ApiToken.issue(db.session.get(User, reader_id), name=f"round {round_}")
+                db.session.commit()
+                token_id = token.id
+            headers = {"Authorization": f"Bearer {secret}"}
+            for _ in range(2):  # the second is answered from the cached token check
+                assert server.get("/api/v1/users", headers=headers).status_code == 200
+            with app.app_context():
+                db.session.get(ApiToken, token_id).revoked_at = utcnow()
+                db.session.commit()
+            assert server.get("/api/v1/users", headers=headers).status_code == 401
+
+
+@pytest.mark.parametrize("fault", ["kill the tracking connection", "flush Redis"])
+def test_no_stale_read_after_the_tracking_connection_or_the_data_is_lost(client, auth_headers, control, fault):
+    task = make_task("v0")
+    with other_replica(trust_seconds=60, retry_seconds=0) as reader:
+        for version in range(1, 21):
+            assert read(reader, auth_headers, task.id)[:2] == (f"v{version - 1}", f'"{version}"')
+            if fault == "flush Redis":
+                control.flushdb()
+            else:
+                control.client_kill_filter(_type="pubsub")
+            # While nobody tells the reader, the write happens: it must not trust its old copies.
+            assert client.patch(f"/api/v1/tasks/{task.id}", json={"title": f"v{version}"},
+                                headers=auth_headers).status_code == 200
+            assert read(reader, auth_headers, task.id)[:2] == (f"v{version}", f'"{version + 1}"')
+
+
+def test_a_value_read_before_a_push_about_it_is_not_kept(app, control):
+    """The reply to a round trip can be older than a push read before it is kept."""
+    from best_app.cache_tracking import generation_tracking
+    from best_app.caching import _generation_keys
+
+    app.config["CACHE_TRACKING_TRUST_SECONDS"] = 60  # trusted throughout, however slow the machine
+    tracking = generation_tracking()
+    keys = _generation_keys()[1]
+    values, ticket = tracking.values(keys)
+    assert values is None and ticket is not None
+    old = [control.get(app.config["CACHE_KEY_PREFIX"] + key) for key in keys]  # the round trip
+    control.incr(app.config["CACHE_KEY_PREFIX"] + keys[-1])  # a write on another replica, meanwhile
+    for _ in range(1000):  # until its push has been read (bounded; no clock involved)
+        if tracking.values(keys)[1] != ticket:
+            break
+    tracking.keep(ticket, keys, old)
+    assert tracking.values(keys)[0] is None  # the old value of the last key was not kept
+    _values, ticket = tracking.values(keys)
+    tracking.keep(ticket, keys, [control.get(app.config["CACHE_KEY_PREFIX"] + key) for key in keys])
+    assert tracking.values(keys)[0] is not None  # a round trip with nothing pushed meanwhile is kept
