@@ -319,7 +319,9 @@ def components() -> dict:
         "responses": responses,
         "headers": {"ETag": {"description": "The row's version, quoted.", "required": True,
                              "schema": {"type": "string"}},
-                    "X-Cache": {"description": "HIT, MISS or BYPASS (cache down).", "required": True,
+                    "X-Cache": {"description": "HIT, MISS or BYPASS (the cache was not used: it is down, or "
+                                               "the response is a CSV export, which is never cached).",
+                                "required": True,
                                 "schema": {"type": "string", "enum": ["HIT", "MISS", "BYPASS"]}}},
         "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
                                        "description": "A token from `flask tokens create`. Any token may "

@@ -75,4 +75,6 @@ def csv_response(resource: Resource, query: ListQuery):
     response.headers["Content-Disposition"] = f'attachment; filename="{resource.name}-{stamp}.csv"'
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"
+    # Read from the database, never the cache; a list response always says which.
+    response.headers["X-Cache"] = "BYPASS"
     return response
