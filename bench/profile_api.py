@@ -1,0 +1,146 @@
+"""Where the API's time goes: cProfile of the request paths bench.api measures,
+run in process through the WSGI app with a bearer token, on PostgreSQL + Redis.
+
+    python -m bench.profile_api [--requests 500] [--top 25] [--sort tottime]
+
+Profiles, one after the other: a list page that misses the cache
+(GET /api/v1/users?limit=50&cursor=..., a new cursor each request), POST
+/api/v1/tasks and PATCH /api/v1/tasks/<id> with If-Match. Each request's WSGI
+environ is built before profiling starts, so the profile holds what a server
+thread runs for it and nothing of the harness. Uses TEST_DATABASE_URL and
+TEST_REDIS_URL when set, else starts throwaway servers.
+"""
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import pstats
+import sys
+import tempfile
+import time
+import uuid
+
+from werkzeug.test import EnvironBuilder
+
+from bench.api import SECRET, flask, services, write_cursors
+from bench.services import flask_env, fresh_database
+
+
+def environs(app, method: str, paths: list[str], headers: dict, body: dict | None = None) -> list[dict]:
+    data = None if body is None else json.dumps(body)
+    content_type = None if body is None else "application/json"
+    return [EnvironBuilder(path=path, method=method, headers=headers, data=data, content_type=content_type,
+                           base_url="http://127.0.0.1/").get_environ() for path in paths]
+
+
+def run(app, batch: list[dict]) -> float:
+    """Serve every environ in `batch` as waitress would; seconds taken. Any error status fails."""
+    def start_response(status, response_headers, exc_info=None):
+        if not status.startswith(("200", "201", "204")):
+            raise RuntimeError(f"{status} for {environ['REQUEST_METHOD']} {environ['PATH_INFO']}")
+
+    started = time.perf_counter()
+    for environ in batch:
+        result = app(environ, start_response)
+        try:
+            for _chunk in result:
+                pass
+        finally:
+            getattr(result, "close", lambda: None)()
+    return time.perf_counter() - started
+
+
+def profile(name: str, app, batch: list[dict], top: int, sort: str) -> None:
+    if TRACE is not None:
+        TRACE(app, batch[-1])
+    profiler = cProfile.Profile()
+    profiler.enable()
+    seconds = run(app, batch)
+    profiler.disable()
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats(sort).print_stats(top)
+    print(f"## {name}: {len(batch)} requests, {len(batch) / seconds:,.0f}/s under the profiler, "
+          f"{stats.total_calls / len(batch):,.0f} function calls a request")
+    print(_trim(out.getvalue()))
+
+
+def _trim(text: str) -> str:
+    """pstats' table without its preamble, with paths shortened to the package."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    start = next(i for i, line in enumerate(lines) if line.lstrip().startswith("ncalls"))
+    trimmed = []
+    for line in lines[start:]:
+        for marker in ("/site-packages/", "/best_app/", "/lib/python3"):
+            head, found, tail = line.partition(marker)
+            if found:
+                prefix = head[:head.rfind(" ") + 1] if " " in head else ""
+                line = prefix + (found.strip("/") + "/" if marker == "/best_app/" else "") + tail
+                break
+        trimmed.append(line)
+    return "\n".join(trimmed)
+
+
+TRACE = None  # a callable(app, environ) to inspect one request of each path before its profile
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=500, help="requests per profiled path")
+    parser.add_argument("--users", type=int, default=10_000)
+    parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--sort", default="tottime", choices=["tottime", "cumulative"])
+    args = parser.parse_args(argv)
+    n = args.requests
+
+    with services() as (server_url, redis_url), fresh_database(server_url) as database_url, \
+            tempfile.TemporaryDirectory() as tmp:
+        prefix = f"profile_{uuid.uuid4().hex[:8]}:"
+        env = flask_env(database_url, SECRET_KEY=SECRET, REDIS_URL=redis_url, CACHE_KEY_PREFIX=prefix)
+        flask(env, "db", "upgrade")
+        flask(env, "seed", "--users", str(args.users), "--cars-per-user", "0", "--tasks", str(5 * n))
+        flask(env, "users", "create-admin", "--username", "bench_admin", "--email", "bench@example.com",
+              "--password", "bench-password")
+        token = flask(env, "tokens", "create", "--user", "bench_admin").strip()
+        cursors_file = f"{tmp}/cursors.txt"
+        write_cursors(database_url, args.users, cursors_file)
+        with open(cursors_file) as f:
+            cursors = [line.strip() for line in f][: 5 * n]
+
+        from best_app import create_app
+
+        from config import Config
+
+        app = create_app(Config(env))  # as `waitress-serve --call best_app:create_app` builds it
+        auth = {"Authorization": f"Bearer {token}"}
+        task = {"title": "Benchmark task", "done": False}
+        # Warm up: connections, the token's cache entry, compiled statements, first-use imports.
+        run(app, environs(app, "GET", [f"/api/v1/users?limit=50&cursor={c}" for c in cursors[4 * n:4 * n + 50]],
+                          auth))
+        run(app, environs(app, "POST", ["/api/v1/tasks"] * 50, auth, task))
+        run(app, environs(app, "PATCH", [f"/api/v1/tasks/{i}" for i in range(4 * n + 1, 4 * n + 51)],
+                          {**auth, "If-Match": '"1"'}, {"done": True}))
+
+        paths = [
+            ("GET /api/v1/users?limit=50&cursor=... (cache miss)", lambda batch: environs(
+                app, "GET", [f"/api/v1/users?limit=50&cursor={c}" for c in cursors[batch * n:(batch + 1) * n]], auth)),
+            ("POST /api/v1/tasks", lambda batch: environs(app, "POST", ["/api/v1/tasks"] * n, auth, task)),
+            ("PATCH /api/v1/tasks/<id> (If-Match)", lambda batch: environs(
+                app, "PATCH", [f"/api/v1/tasks/{i}" for i in range(batch * n + 1, (batch + 1) * n + 1)],
+                {**auth, "If-Match": '"1"'}, {"done": True})),
+        ]
+        for name, make in paths:
+            # Unprofiled first, for the rate the profile's proportions apply to.
+            rate = n / run(app, make(0))
+            profile(f"{name} ({rate:,.0f}/s unprofiled, one thread)", app, make(1), args.top, args.sort)
+        with app.app_context():
+            from best_app.extensions import db
+
+            db.engine.dispose()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
