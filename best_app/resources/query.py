@@ -127,10 +127,22 @@ def _serializer(list_name: str) -> URLSafeSerializer:
 def encode_cursor(list_name: str, query: ListQuery, direction: str, row=None) -> str:
     """A cursor of the list called `list_name`; `row` has the page edge's `id` and `_sort` value."""
     if direction == LAST:
-        return _serializer(list_name).dumps([query.sort_param, LAST])
+        return _last_cursor(list_name, query.sort_param)
     value = row._sort
     return _serializer(list_name).dumps([query.sort_param, direction,
                                          value.isoformat() if isinstance(value, datetime) else value, row.id])
+
+
+def _last_cursor(list_name: str, sort_param: str) -> str:
+    # The same for every page of a list and sort: signed once per key.
+    key = (current_app.config["SECRET_KEY"] or "", list_name, sort_param)
+    cursor = _LAST_CURSORS.get(key)
+    if cursor is None:
+        cursor = _LAST_CURSORS[key] = _serializer(list_name).dumps([sort_param, LAST])
+    return cursor
+
+
+_LAST_CURSORS: dict[tuple[str, str, str], str] = {}
 
 
 def decode_cursor(list_name: str, raw: str, query: ListQuery, sort_type) -> Cursor:
