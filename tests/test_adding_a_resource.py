@@ -96,6 +96,7 @@ CHECKS = textwrap.dedent('''
         assert "East" in admin.get("/admin/garages").get_data(as_text=True)
         user_page = admin.get(f"/admin/users/{keeper.id}").get_data(as_text=True)
         assert re.search(r'href="/admin/garages\\?keeper_id=%d"' % keeper.id, user_page)
+        assert 'aria-labelledby="related-garages"' in user_page and ">East</a>" in user_page  # listed inline
     print("trial resource: every surface works")
 ''')
 

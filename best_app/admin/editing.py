@@ -19,8 +19,9 @@ from best_app.extensions import db
 from best_app.forms import MAX_ID, VersionedForm, version_mismatch
 
 CONFLICT = ("Someone else changed this record while you were editing it, so nothing was saved. "
-            "The values saved now are shown below the form; your entries are kept in the form. "
-            "Save again to replace their changes with yours.")
+            "The table above the form compares what is saved now with your entries. The fields you "
+            "changed keep your entries; the others now hold the other save's values. Save again to "
+            "write your changes over theirs.")
 DELETE_CONFLICT = "This record changed after you opened this page. Check what will be deleted, then confirm again."
 
 
@@ -65,20 +66,21 @@ def refresh_version(row, form: VersionedForm) -> None:
 
 
 def create_page(form: VersionedForm, save_form: Callable[[], bool | None], *, template: str,
-                context: dict, created_message: Callable[[], str], done_url: Callable[[], str]):
+                context: dict, on_saved: Callable[[], str]):
     """The create page of any resource: the empty form on GET; on POST a
-    redirect when saved, else the form again with its errors (400)."""
+    redirect to what `on_saved` returns (after its flash) when saved, else the
+    form again with its errors (400)."""
     if form.validate_on_submit() and save_form():
-        flash(created_message(), "success")
-        return redirect(done_url())
+        return redirect(on_saved())
     status = 400 if request.method == "POST" else 200
     return render_template(template, form=form, **context), status
 
 
 def edit_page(row, form: VersionedForm, save_form: Callable[[], bool | None], *, template: str,
-              context: dict, saved_message: Callable[[], str], done_url: str):
+              context: dict, on_saved: Callable[[], str], on_conflict: Callable[[], None] = lambda: None):
     """The edit page of any resource: the form on GET; on POST a redirect when
-    saved, the form again with its errors (400) or with the conflict (409).
+    saved, the form again with its errors (400) or with the conflict (409),
+    after `on_conflict` has had its say (it may update `context` and the form).
 
     `save_form` returns True when saved, False on a conflict and None when it
     put errors on the form.
@@ -87,11 +89,11 @@ def edit_page(row, form: VersionedForm, save_form: Callable[[], bool | None], *,
     if form.validate_on_submit():
         saved = save_form()
         if saved:
-            flash(saved_message(), "success")
-            return redirect(done_url)
+            return redirect(on_saved())
         if saved is False:
             status, conflict = 409, CONFLICT
             refresh_version(row, form)
+            on_conflict()
         else:
             status = 400
     elif request.method == "POST":

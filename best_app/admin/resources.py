@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
 from best_app.admin import bp
-from best_app.admin.auth import safe_next
+from best_app.admin import conflict, related, save_flow
 from best_app.admin.editing import create_page, delete_page, edit_page, get_or_404, save
 from best_app.admin.list_view import ListView
 from best_app.caching import cached
@@ -47,9 +47,8 @@ class ResourcePages:
 
     def back_url(self) -> str:
         """Where a save or delete returns to: the list the admin came from (its search,
-        filters, sort and page), if it is one of ours, else the plain list."""
-        back = safe_next(request.values.get("back"))
-        return back or self.list_url()
+        filters, sort and page) or the page of a row this one refers to, else the plain list."""
+        return save_flow.valid_back(self.resource, request.values.get("back")) or self.list_url()
 
     def ref_titles(self, items: list[dict]) -> dict[str, dict[int, str]]:
         """Reference field -> {id: title} for the rows on a page: one query per reference."""
@@ -62,19 +61,12 @@ class ResourcePages:
                 .where(target.column("id").in_(ids))).all()) if ids else {}
         return titles
 
-    def related(self, row_id: int) -> list[dict]:
-        """The lists of other resources that refer to this row, with a link to add one."""
-        here = request.full_path.rstrip("?")  # an "add" returns to this page
-        return [{"resource": other, "list_url": url_for(f"admin.{other.name}", **{field: row_id}),
-                 "create_url": url_for(f"admin.{other.singular}_create", **{field: row_id}, back=here),
-                 "field": field}
-                for other, field in referrers(self.resource.name)]
-
     # -- the pages -------------------------------------------------------------
     def list(self):
         resource = self.resource
         # The filter panel submits every field; an empty one means "any".
-        args = MultiDict([(name, value) for name, value in request.args.items(multi=True) if value != ""])
+        args = MultiDict([(name, value) for name, value in request.args.items(multi=True)
+                          if value != "" and name != save_flow.HIGHLIGHT])
         try:
             query = parse_list_args(resource, args, default_limit=PER_PAGE)
         except BadParameter as error:
@@ -82,8 +74,11 @@ class ResourcePages:
         page = fetch_page(resource, query)
         count, _status = cached(resource.table, f"count:{query.count_key()}", lambda: counts(resource, query))
         view = ListView(resource, query, args, PAGE_SIZES)
+        highlight = save_flow.highlight_arg()
+        save_flow.note_if_elsewhere(resource, highlight, page.items)
         return render_template(self.template("list"), resource=resource, page=page, view=view, count=count,
-                               refs=self.ref_titles(page.items), referrers=referrers(resource.name))
+                               refs=self.ref_titles(page.items), referrers=referrers(resource.name),
+                               highlight=highlight)
 
     def _save(self, row, form) -> bool | None:
         """True saved, False conflict, None invalid (errors are on the form)."""
@@ -105,8 +100,15 @@ class ResourcePages:
         return saved
 
     def _context(self, row) -> dict:
-        return {"resource": self.resource, "row": row, "back": self.back_url(),
-                "related": self.related(row.id) if row is not None else []}
+        back = self.back_url()
+        here = url_for(f"admin.{self.resource.singular}_edit", id=row.id, back=back) if row is not None else None
+        return {"resource": self.resource, "row": row, "back": back, "here": here}
+
+    def _on_saved(self, row, verb: str, back: str):
+        def saved() -> str:
+            save_flow.flash_saved(self.resource, row, verb, back)
+            return save_flow.done_url(self.resource, row, back)
+        return saved
 
     def _restoring(self, row_id: int | None):
         """The change to restore (?restore=<change id>, or the form's field), its values and the
@@ -146,27 +148,32 @@ class ResourcePages:
                 raw = request.args.get(name, "")
                 if raw.isascii() and raw.isdigit() and isinstance(form[name], UserRefField):
                     form[name].process_data(int(raw))
-        title = lambda: form[resource.title_field].data  # noqa: E731
-        return create_page(form, lambda: self._save(row, form), template=self.template("form"),
-                           context=context,
-                           created_message=lambda: f"{resource.singular.capitalize()} {title()} was created.",
-                           done_url=self.back_url)
+        return create_page(form, lambda: self._save(row, form), template=self.template("form"), context=context,
+                           on_saved=self._on_saved(row, "created", context["back"]))
 
     def edit(self, id: int):
         resource = self.resource
         row = get_or_404(resource.model, id)
         form, context = resource.form(obj=row), self._context(row)
+        # Called by the template, so that a save that redirects does not look them up.
+        context.update(related=lambda: related.sections(resource, row, context["here"]),
+                       highlight=save_flow.highlight_arg())
         restoring = self._restoring(id)
         if restoring is not None:
             change_id, values = restoring
             if request.method == "GET":  # the preview: the old values, to save over this version
                 form = resource.form(formdata=None, obj=None, **values, version=str(row.version))
             context.update(self._restore_context(row, form, change_id, values))
-        return edit_page(row, form, lambda: self._save(row, form), template=self.template("form"),
-                         context=context,
-                         saved_message=lambda: f"{resource.singular.capitalize()} "
-                                               f"{getattr(row, resource.title_field)} was saved.",
-                         done_url=self.back_url())
+        # What the form was loaded with: the row as it is, unless the form says (a POST).
+        originals = conflict.posted_originals(resource) if request.method == "POST" else None
+        context["originals"] = originals if originals is not None else conflict.loaded_values(resource, row)
+
+        def on_conflict():
+            context["conflict_rows"] = conflict.merge(resource, row, form, originals)
+            context["originals"] = conflict.loaded_values(resource, row)  # the next save starts from here
+
+        return edit_page(row, form, lambda: self._save(row, form), template=self.template("form"), context=context,
+                         on_saved=self._on_saved(row, "saved", context["back"]), on_conflict=on_conflict)
 
     def _delete_preview(self, row) -> dict:
         resource, effects = self.resource, []
@@ -243,23 +250,6 @@ def reference_args(filters: dict, resource: Resource) -> dict:
 @bp.app_template_filter("clear_args")
 def clear_args(filters: dict) -> dict:
     return {name: None for name in filters}
-
-
-@bp.app_template_filter("saved_values")
-def saved_values(row, resource: Resource, form) -> list[tuple[str, str]]:
-    """(label, value) of every field as saved now, for the conflict panel."""
-    values = []
-    for name in resource.writable:
-        if name in resource.write_only:
-            continue
-        value = getattr(row, name)
-        filter_ = resource.filters.get(name)
-        if name in resource.relations and value is not None:
-            value = REGISTRY[resource.relations[name]].title_of(value) or f"#{value}"
-        elif filter_ is not None and value is not None and filter_.kind == "select":
-            value = filter_.show(value)
-        values.append((form[name].label.text, "" if value is None else value))
-    return values
 
 
 @bp.app_context_processor

@@ -9,6 +9,7 @@ statements create them after `create_all` (tests) and in the migration.
 """
 from sqlalchemy import DDL, event
 
+POSTGRESQL_TRIGGER = "cars_count"  # `flask seed` disables it while it copies cars in (best_app.cli.seed_copy)
 POSTGRESQL = [
     """CREATE OR REPLACE FUNCTION best_app_count_cars() RETURNS trigger AS $$
 BEGIN
@@ -20,7 +21,7 @@ BEGIN
     END IF;
     RETURN NULL;
 END $$ LANGUAGE plpgsql""",
-    """CREATE TRIGGER cars_count AFTER INSERT OR DELETE OR UPDATE OF owner_id ON cars
+    f"""CREATE TRIGGER {POSTGRESQL_TRIGGER} AFTER INSERT OR DELETE OR UPDATE OF owner_id ON cars
 FOR EACH ROW EXECUTE FUNCTION best_app_count_cars()""",
 ]
 SQLITE = [

@@ -3,6 +3,10 @@
 - Matching rows (a search or filters): counted up to BOUND; past it, "more
   than 10,000". Counting stops at the bound, so a common term costs what
   reading BOUND index entries costs.
+- Except a search shorter than a trigram in a table estimated to be large:
+  no index narrows it, so a bounded count reads rows until BOUND of them
+  match, all of them when few do (tens of ms at a million rows). Its count is
+  the planner's estimate, from the columns' statistics, marked as such.
 - All rows: exact while the table is small; on PostgreSQL, once the
   planner's statistics say it holds more than ESTIMATE_ABOVE rows, its
   estimate (pg_class.reltuples, kept by ANALYZE and autovacuum), marked as
@@ -16,7 +20,7 @@ from sqlalchemy import func, select, text
 
 from best_app.extensions import db
 from best_app.resources.declaration import Resource
-from best_app.resources.query import ListQuery, matching_ids
+from best_app.resources.query import TRIGRAM, ListQuery, matching_ids, narrow
 
 BOUND = 10_000
 ESTIMATE_ABOVE = 100_000
@@ -46,9 +50,20 @@ def count_all(resource: Resource) -> Count:
     return Count(db.session.scalar(select(func.count()).select_from(resource.model)) or 0)
 
 
-def count_matching(resource: Resource, query: ListQuery) -> Count:
+def estimate_matching(resource: Resource, query: ListQuery) -> Count:
+    """The planner's estimate of the rows `query` keeps (PostgreSQL only)."""
+    statement = narrow(resource, select(resource.column("id")), query, plain=True)
+    compiled = statement.compile(dialect=db.engine.dialect)
+    connection = db.session.connection()
+    plan = connection.exec_driver_sql("EXPLAIN (FORMAT JSON) " + str(compiled), compiled.params).scalar()
+    return Count(int(plan[0]["Plan"]["Plan Rows"]), exact=False, estimated=True)
+
+
+def count_matching(resource: Resource, query: ListQuery, total: Count | None = None) -> Count:
     if not query.narrowed:
-        return count_all(resource)
+        return total or count_all(resource)
+    if query.q and len(query.q) < TRIGRAM and (total or count_all(resource)).estimated:
+        return estimate_matching(resource, query)
     capped = matching_ids(resource, query).limit(BOUND + 1).subquery()
     found = db.session.scalar(select(func.count()).select_from(capped)) or 0
     return Count(BOUND, exact=False) if found > BOUND else Count(found)
@@ -57,5 +72,5 @@ def count_matching(resource: Resource, query: ListQuery) -> Count:
 def counts(resource: Resource, query: ListQuery) -> dict:
     """{"matching": ..., "total": ...} as plain data, for the API and the admin pages."""
     total = count_all(resource)
-    matching = count_matching(resource, query) if query.narrowed else total
+    matching = count_matching(resource, query, total)
     return {"matching": matching.as_json(), "total": total.as_json()}

@@ -75,6 +75,9 @@ class Resource:
     search: tuple[str, ...] = ()  # columns a case-insensitive substring search looks in
     search_relations: tuple[str, ...] = ()  # reference fields whose target's search finds these rows too
     relations: dict[str, str] = field(default_factory=dict)  # reference field -> resource it refers to
+    # Filter -> value that narrows this resource's rows where the page of a row they refer to lists them
+    # (a user's page shows their open tasks: {"done": "false"}).
+    related_filters: dict[str, str] = field(default_factory=dict)
     unique: dict[str, str] = field(default_factory=dict)  # field unique ignoring case -> message when taken
     dependents: tuple[Dependent, ...] = ()
     list_columns: tuple[ListColumn, ...] = ()

@@ -193,13 +193,18 @@ def _pattern(q: str) -> str:
     return "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def own_search_clause(resource: Resource, q: str):
-    """Rows whose own search columns contain `q`, in any case (no references)."""
+def own_search_clause(resource: Resource, q: str, *, plain: bool = False):
+    """Rows whose own search columns contain `q`, in any case (no references).
+
+    `plain` keeps the bare columns whatever the term's length, so that the
+    planner's statistics of the columns apply (counting.estimate_matching)."""
     pattern = _pattern(q)
     # Shorter than TRIGRAM: the columns as an expression no index serves.
-    indexed = len(q) >= TRIGRAM
-    return or_(*((column if indexed else column + "").ilike(pattern, escape="\\")
-                 for column in (resource.column(name) for name in resource.search)))
+    indexed = plain or len(q) >= TRIGRAM
+    # Columns whose rules never accept the term's characters are not asked.
+    columns = [resource.column(name) for name in resource.search
+               if name not in resource.specs or resource.specs[name].may_contain(q)]
+    return or_(false(), *((column if indexed else column + "").ilike(pattern, escape="\\") for column in columns))
 
 
 def _related_ids(resource: Resource, reference: str, q: str, found: dict) -> list[int] | None:
@@ -234,11 +239,11 @@ def _reference_matches(resource: Resource, reference: str, q: str, found: dict):
     return select(own_search_clause(target, q)).where(target.column("id") == column).scalar_subquery()
 
 
-def search_clause(resource: Resource, q: str, found: dict | None = None):
+def search_clause(resource: Resource, q: str, found: dict | None = None, *, plain: bool = False):
     """Rows whose own search columns contain `q` (any case), or whose reference
     (search_relations) points at a row whose search columns do."""
     found = {} if found is None else found
-    return or_(own_search_clause(resource, q),
+    return or_(own_search_clause(resource, q, plain=plain),
                *(_reference_matches(resource, reference, q, found) for reference in resource.search_relations))
 
 
@@ -249,11 +254,11 @@ def _filtered(resource: Resource, statement, query: ListQuery):
     return statement
 
 
-def narrow(resource: Resource, statement, query: ListQuery):
-    """`statement` with the query's filters and search applied."""
+def narrow(resource: Resource, statement, query: ListQuery, *, plain: bool = False):
+    """`statement` with the query's filters and search applied (`plain`: see own_search_clause)."""
     statement = _filtered(resource, statement, query)
     if query.q:
-        statement = statement.where(search_clause(resource, query.q, query.related))
+        statement = statement.where(search_clause(resource, query.q, query.related, plain=plain))
     return statement
 
 

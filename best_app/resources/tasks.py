@@ -14,6 +14,7 @@ TASKS = register(Resource(
     fields=("id", "title", "description", "done", "assignee_id", "created_at", "updated_at", "version"),
     writable=("title", "description", "done", "assignee_id"),
     relations={"assignee_id": "users"},
+    related_filters={"done": "false"},  # a user's page lists their open tasks
     # Not assignee_id: it can be null, which a keyset cannot order past.
     sorts=("id", "title", "done", "created_at", "updated_at"),
     search=("title",),

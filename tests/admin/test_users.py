@@ -123,11 +123,12 @@ def test_a_tampered_cursor_is_a_400_naming_it(logged_in_client):
 
 def test_create_user(logged_in_client):
     response = post_form(logged_in_client, "/admin/users/new", {**VALID, "password": "long enough"})
-    assert response.status_code == 302 and response.location == "/admin/users"
     user = db.session.scalar(select(User).where(User.username == "dora"))
+    assert response.status_code == 302 and response.location == f"/admin/users?highlight={user.id}#row-{user.id}"
     assert (user.email, user.name, user.role, user.is_admin) == ("dora@example.com", "Dora Explorer", "teacher", False)
     assert user.check_password("long enough")
-    assert "User dora was created." in logged_in_client.get("/admin/users").get_data(as_text=True)
+    assert f'User <a class="alert-link" href="/admin/users/{user.id}?back=/admin/users">dora</a> was created.' in \
+        logged_in_client.get("/admin/users").get_data(as_text=True)
 
 
 def test_invalid_create_shows_errors_next_to_fields_and_keeps_values(logged_in_client):
@@ -302,9 +303,9 @@ def test_saving_returns_to_the_list_it_came_from(logged_in_client):
     response = post_form(logged_in_client, edit_link, {**VALID, "username": "bob", "email": "bob@example.com",
                                                       "role": "employee", "version": "1",
                                                       "back": "/admin/users?q=bo&sort=-username&role=employee&limit=50"})
-    assert response.status_code == 302 and response.location == listing
+    assert response.status_code == 302 and response.location == f"{listing}&highlight={bob.id}#row-{bob.id}"
     # A back that is not a path on this site is ignored.
     response = post_form(logged_in_client, f"/admin/users/{bob.id}", {
         **VALID, "username": "bob", "email": "bob@example.com", "role": "employee", "version": "2",
         "back": "https://evil.example/"})
-    assert response.status_code == 302 and response.location == "/admin/users"
+    assert response.status_code == 302 and response.location == f"/admin/users?highlight={bob.id}#row-{bob.id}"

@@ -2,13 +2,14 @@
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import text, update
 
 from best_app.extensions import db
 from best_app.models import Task, User
 from best_app.resources import REGISTRY
 from tests.api.conftest import assert_problem
-from tests.conftest import make_car, make_task, make_user
+
+from tests.conftest import USING_POSTGRES, make_car, make_task, make_user
 
 
 def ids(client, headers, url) -> list[int]:
@@ -118,3 +119,35 @@ def test_filters_are_documented_with_their_schemas(client):
     tasks = {p["name"]: p for p in spec["paths"]["/api/v1/tasks"]["get"]["parameters"]}
     assert tasks["assignee_id"]["schema"]["oneOf"][1] == {"type": "string", "enum": ["none"]}
     assert tasks["done"]["schema"] == {"type": "boolean"}
+
+
+@pytest.mark.skipif(not USING_POSTGRES, reason="SQLite keeps no statistics: it always counts")
+def test_a_short_search_in_a_large_table_is_estimated(client, auth_headers, admin_user, monkeypatch):
+    """No index narrows a two-letter term, so at volume its count is the planner's estimate, marked as
+    such; a longer term in the same table is still counted."""
+    from best_app.resources import counting
+
+    for n in range(150):
+        make_user(f"ab{n:03}" if n < 50 else f"zz{n:03}", email=f"p{n}@example.com", name="Someone")
+    db.session.execute(text("ANALYZE users"))
+    db.session.commit()
+    monkeypatch.setattr(counting, "ESTIMATE_ABOVE", 100)
+    short = client.get("/api/v1/users?q=ab&count=true", headers=auth_headers).get_json()["count"]
+    assert short["total"]["estimated"] and short["matching"]["estimated"]
+    assert 10 <= short["matching"]["value"] <= 100  # 50 match: the columns' statistics, not a default guess
+    longer = client.get("/api/v1/users?q=ab0&count=true", headers=auth_headers).get_json()["count"]
+    assert longer["matching"] == {"value": 50, "exact": True, "estimated": False}
+
+
+def test_a_search_asks_only_the_columns_that_could_hold_its_term(client, auth_headers, people):
+    """A term with a space is nobody's username or email (their rules refuse spaces): only names are
+    searched for it, and the match is still found; a one-word term asks all three."""
+    from best_app.resources.query import own_search_clause
+
+    users = REGISTRY["users"]
+    with_space = str(own_search_clause(users, "Jane Garcia"))
+    assert "users.username" not in with_space and "users.email" not in with_space and "users.name" in with_space
+    assert all(f"users.{column}" in str(own_search_clause(users, "jane")) for column in ("username", "email", "name"))
+    assert ids(client, auth_headers, "/api/v1/users?q=e%20garc") == [people["jane"].id]
+    assert ids(client, auth_headers, "/api/v1/tasks?q=jane%20garcia") == [people["tasks"][0].id]
+    assert ids(client, auth_headers, "/api/v1/users?q=%C3%A9") == []  # no username can hold an é; nobody else does

@@ -115,7 +115,14 @@ def page(browser, server):
     context = browser.new_context(base_url=server, viewport={"width": 1280, "height": 860})
     page = context.new_page()
     page.set_default_timeout(10_000)
-    problems = []
+    watch_console(page)
+    yield page
+    context.close()
+
+
+def watch_console(page):
+    """Collect the page's console errors in `page.problems` (a test asserts it is empty)."""
+    problems = page.problems = []
 
     def on_console(message):
         # A CSP violation, a script error or a missing asset shows up here; the
@@ -128,9 +135,6 @@ def page(browser, server):
 
     page.on("console", on_console)
     page.on("pageerror", lambda error: problems.append(str(error)))
-    page.problems = problems
-    yield page
-    context.close()
 
 
 @pytest.fixture

@@ -77,7 +77,7 @@ def test_admin_walkthrough(page, screenshot_dir):
     page.get_by_role("button", name="Search").click()
     page.get_by_role("link", name="Return the charging cable").click()
     page.get_by_label("Done").check()
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save", exact=True).click()
     expect(page.get_by_text("Task Return the charging cable was saved.")).to_be_visible()
     # Back on the search it came from; narrow it with the filter panel, then undo that.
     expect(page.get_by_label("Search tasks")).to_have_value("charging cable")
@@ -98,7 +98,7 @@ def test_admin_walkthrough(page, screenshot_dir):
     page.get_by_role("link", name="Restore this version").last.click()
     expect(page.get_by_text("Saving this form will change:")).to_be_visible()
     expect(page.get_by_label("Done")).not_to_be_checked()
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save", exact=True).click()
     expect(page.get_by_text("Task Return the charging cable was saved.")).to_be_visible()
     page.goto("/admin/tasks?done=false&q=charging")
     expect(page.get_by_role("link", name="Return the charging cable")).to_be_visible()
