@@ -7,8 +7,8 @@ the same wrk in the same run.
 
 Goals: a cached item read at least 70% of the bare route, a cached list at
 least 50%; a list page that misses the cache, POST and PATCH twice the ratios
-they had before profiling (0.06-0.08, 0.05-0.09). Uses TEST_DATABASE_URL/TEST_REDIS_URL when set, else
-starts throwaway servers. Needs wrk (Debian package "wrk").
+they had before profiling (0.06-0.08, 0.05-0.09). Uses TEST_DATABASE_URL and
+TEST_REDIS_URL when set, else starts throwaway servers. Needs wrk (Debian package "wrk").
 """
 from __future__ import annotations
 
