@@ -2,7 +2,7 @@
 import importlib
 import sys
 
-SUITES = ["bench.seed", "bench.nginx", "bench.admin_pages", "bench.api", "bench.scale", "bench.history"]
+SUITES = ["bench.seed", "bench.nginx", "bench.admin_pages", "bench.api", "bench.scale", "bench.history", "bench.bulk"]
 
 
 def main() -> int:

@@ -16,7 +16,7 @@ from flask_wtf import FlaskForm
 from werkzeug.datastructures import FileStorage
 from wtforms import BooleanField, Field, HiddenField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, Regexp, StopValidation
+from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, Optional, Regexp, StopValidation
 from wtforms.widgets import TextInput
 
 from best_app.extensions import db
@@ -186,6 +186,8 @@ class UserRefField(Field):
 
     def process_data(self, value):
         self.data = value
+        # Prefilled from a query string (?owner_id=...) too: `user` takes an id no row
+        # can have for nobody.
         self._user = _UNLOADED
 
     def _value(self):
@@ -193,6 +195,11 @@ class UserRefField(Field):
             return self.user.username
         raw = getattr(self, "raw_value", None)
         return "" if raw is None else str(raw)
+
+
+# Every password anyone sets, whatever the surface: long enough to resist
+# guessing, short enough that hashing it costs nothing unusual.
+PASSWORD_LENGTH = Length(min=8, max=256)
 
 
 class VersionedForm(Form):
@@ -218,9 +225,23 @@ class UserForm(VersionedForm):
     is_admin = BooleanField("Administrator")
     password = PasswordField(
         "Password",
-        validators=[Optional(), Length(min=8, max=256)],
+        validators=[Optional(), PASSWORD_LENGTH],
         description="Leave empty to keep the current password.",
     )
+    token_only = BooleanField(
+        "API token only (no password login)",
+        description="For an administrator without a password: it acts through API tokens and cannot log in.",
+    )
+
+    def admin_password_problems(self, was_admin: bool, had_password: bool) -> dict[str, str]:
+        """Field -> why not, when this makes an administrator (a new one, or by promotion)
+        who would have no password (`had_password`: the row keeps its own if none is
+        given), unless token-only use was asked for. Not a field validator: only the
+        caller knows the row. (With a password, token_only changes nothing.)"""
+        if not self.is_admin.data or was_admin or had_password or self.password.data or self.token_only.data:
+            return {}
+        return {"password": "An administrator needs a password; or tick "
+                            f"“{self.token_only.label.text}” for an account that only uses API tokens."}
 
 
 class CarForm(VersionedForm):
@@ -238,6 +259,21 @@ class TaskForm(VersionedForm):
 class LoginForm(Form):
     login = StringField("Username or email", filters=[strip], validators=[DataRequired(), Length(max=254)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=256)])
+
+
+class NewPasswordForm(Form):
+    """A new password typed twice (`flask users set-password`, and the account page below)."""
+
+    password = PasswordField("New password", validators=[DataRequired(), PASSWORD_LENGTH],
+                             description="At least 8 characters.")
+    confirm = PasswordField("Repeat the new password",
+                            validators=[DataRequired(), EqualTo("password", message="The two passwords differ.")])
+
+
+class ChangePasswordForm(NewPasswordForm):
+    """My account: the current password proves it is me, not someone at my unlocked screen."""
+
+    current_password = PasswordField("Current password", validators=[DataRequired(), Length(max=256)])
 
 
 class TokenForm(Form):

@@ -29,3 +29,24 @@ def fresh_postgres_database(server_url: str, prefix: str = "best_app_scratch"):
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@contextlib.contextmanager
+def deleted_before_update(table: str, user_id: int):
+    """Delete the user `user_id` just before the session's first UPDATE of `table`,
+    in the same transaction: a concurrent delete of the user an update is about to
+    refer to, forced to land at the worst moment."""
+    from sqlalchemy import event
+
+    from best_app.extensions import db
+
+    def delete_first(state):
+        statement_table = getattr(state.statement, "table", None)
+        if state.is_update and statement_table is not None and statement_table.name == table:
+            state.session.execute(text("DELETE FROM users WHERE id = :id"), {"id": user_id})
+
+    event.listen(db.session, "do_orm_execute", delete_first)
+    try:
+        yield
+    finally:
+        event.remove(db.session, "do_orm_execute", delete_first)

@@ -153,6 +153,13 @@ def test_restoring_a_version_is_an_edit_with_a_preview_and_the_version_check(log
     assert logged_in_client.get(f"/admin/tasks/{task.id}?restore=999999").status_code == 404
 
 
+def test_a_restore_naming_ids_no_row_can_have_is_a_404(logged_in_client):
+    # Past the database's integer range: a lookup would fail in the driver (a 500), not find nothing.
+    car = make_car(make_user("owner"), "Saab 900")
+    huge = "9" * 20
+    for url in (f"/admin/cars/{car.id}?restore={huge}", f"/admin/cars/new?restore={huge}&restore_id={car.id}",
+                f"/admin/cars/new?restore=1&restore_id={huge}", "/admin/cars/new?restore=1&restore_id=-1"):
+        assert logged_in_client.get(url).status_code == 404, url
 def test_a_deleted_row_is_re_created_with_its_id(logged_in_client):
     owner = make_user("owner")
     car = make_car(owner, "Saab 900")

@@ -114,16 +114,17 @@ def test_seeding_invalidates_cached_reads(runner):
 
 
 @pytest.mark.parametrize("existing", [0, 1])
-def test_a_failed_seed_leaves_nothing_behind(runner, monkeypatch, existing):
+@pytest.mark.parametrize("breaking", ["car_models", "tasks"])  # the cars' COPY runs with the trigger disabled
+def test_a_failed_seed_leaves_nothing_behind(runner, monkeypatch, existing, breaking):
     if existing:  # a table with rows keeps its indexes during the load, an empty one does not
         make_user("existing")
     before = schema_facts()
 
-    def broken(self, count, assignees):
+    def broken(self, *args):
         yield from ()
-        raise RuntimeError("generator broke after the users and cars were in")
+        raise RuntimeError(f"the {breaking} generator broke after the rows before it were in")
 
-    monkeypatch.setattr(DemoRows, "tasks", broken)
+    monkeypatch.setattr(DemoRows, breaking, broken)
     result = runner.invoke(args=["seed", "--users", "20", "--tasks", "10"])
     assert result.exit_code != 0
     db.session.rollback()
@@ -142,3 +143,23 @@ def test_seed_leaves_planner_statistics(runner):
     assert "Indexing and analysing" in result.output  # the second progress bar, after the rows
     estimate = db.session.scalar(text("SELECT reltuples FROM pg_class WHERE relname = 'users'"))
     assert estimate == 300
+
+
+HOSTILE_TEXT = ("back\\slash", "tab\there", "line\nbreak", "carriage\rreturn", "\\N", "\\.", "end\\")
+
+
+def test_seeded_text_arrives_as_generated_whatever_its_characters(runner, monkeypatch):
+    # The demo values are plain, but COPY's text format gives a backslash, a tab, a line break and \N
+    # meanings of their own: the rows must hold exactly what was generated, whatever it is.
+    def users(self, first_number, count):
+        yield [(first_number + n, f"odd.{first_number + n}", f"odd.{first_number + n}@example.com", text_, "student")
+               for n, text_ in enumerate(HOSTILE_TEXT[:count])]
+
+    monkeypatch.setattr(DemoRows, "users", users)
+    monkeypatch.setattr("best_app.cli.demo_rows.CAR_MODELS", HOSTILE_TEXT)
+    monkeypatch.setattr("best_app.cli.demo_rows.TASK_TITLES", HOSTILE_TEXT)
+    seed(runner, users=len(HOSTILE_TEXT), cars_per_user=3, tasks=30)
+    assert sorted(db.session.scalars(select(User.name))) == sorted(HOSTILE_TEXT)
+    assert set(db.session.scalars(select(Car.model))) == set(HOSTILE_TEXT)
+    assert set(db.session.scalars(select(Task.title))) == set(HOSTILE_TEXT)
+    assert db.session.scalar(select(func.count()).where(User.name.is_(None))) == 0

@@ -34,4 +34,4 @@ def never_cache(response):
     return response
 
 
-from best_app.admin import audit, auth, changes, dashboard, lookup, resources, tokens  # noqa: E402,F401
+from best_app.admin import account, audit, auth, bulk, changes, dashboard, lookup, resources, tokens  # noqa: E402,F401

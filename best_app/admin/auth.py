@@ -15,9 +15,11 @@ transaction; a refusal, including by the throttle, on its own.
 """
 from __future__ import annotations
 
+from typing import Callable
 from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
@@ -34,6 +36,9 @@ THROTTLED = "Too many failed login attempts. Wait a minute, then try again."
 BAD_CREDENTIALS = "Unknown username or email, or wrong password."
 NOT_ADMIN = "This account is not an administrator, so it cannot use the admin pages."
 _dummy_hashes: dict[str, str] = {}
+# Endpoint -> its page for a 429 (given the limit's message), for the other
+# throttled forms of the admin pages; anything else gets the login page.
+THROTTLED_PAGES: dict[str, Callable[[str], ResponseReturnValue]] = {}
 
 
 def _dummy_hash() -> str:
@@ -57,7 +62,7 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
-def _login_limit() -> str:
+def login_limit() -> str:
     return current_app.config.get("LOGIN_RATE_LIMIT", "5 per minute")
 
 
@@ -73,9 +78,9 @@ def _failed(response) -> bool:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, key_func=get_remote_address, methods=["POST"], deduct_when=_failed,
+@limiter.limit(login_limit, key_func=get_remote_address, methods=["POST"], deduct_when=_failed,
                scope="admin-login-address", error_message=THROTTLED)
-@limiter.limit(_login_limit, key_func=_account_key, methods=["POST"], deduct_when=_failed,
+@limiter.limit(login_limit, key_func=_account_key, methods=["POST"], deduct_when=_failed,
                scope="admin-login-account", error_message=THROTTLED)
 def login():
     target = safe_next(request.args.get("next"))
@@ -117,10 +122,13 @@ def _record_throttled() -> None:
 
 @bp.errorhandler(429)
 def too_many_attempts(error):
-    if request.endpoint == "admin.login":
-        _record_throttled()
-    response = current_app.make_response(
-        (render_template("admin/login.html", form=LoginForm(), error=THROTTLED), 429))
+    if request.endpoint in THROTTLED_PAGES:
+        page = THROTTLED_PAGES[request.endpoint](error.description)
+    else:
+        if request.endpoint == "admin.login":
+            _record_throttled()
+        page = (render_template("admin/login.html", form=LoginForm(), error=THROTTLED), 429)
+    response = current_app.make_response(page)
     response.headers["Retry-After"] = "60"
     return response
 

@@ -8,7 +8,7 @@ templates/admin/resource/<page>.html where a resource wants its own look.
 """
 from __future__ import annotations
 
-from flask import abort, render_template, request, url_for
+from flask import abort, flash, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
@@ -20,7 +20,7 @@ from best_app.admin.list_view import ListView
 from best_app.caching import cached
 from best_app.extensions import db
 from best_app.history import set_actor, state_as_of
-from best_app.forms import UserRefField
+from best_app.forms import MAX_ID, UserRefField
 from best_app.resources import REGISTRY, Resource, referrers
 from best_app.resources.counting import Count, counts
 from best_app.resources.declaration import DELETE
@@ -94,6 +94,9 @@ class ResourcePages:
             db.session.add(target)
 
         saved = save(row, form, apply)
+        if saved:
+            for note in resource.save_notes(row):
+                flash(note, "warning")
         if saved is None:  # a duplicate committed between our check and our write: name the field
             for name, message in resource.conflicts(form, row).items():
                 form[name].errors.append(message)
@@ -117,6 +120,8 @@ class ResourcePages:
         raw = request.values.get("restore", "")
         if not (raw.isascii() and raw.isdigit()) or row_id is None:
             return None
+        if not (0 < int(raw) <= MAX_ID and 0 < row_id <= MAX_ID):
+            abort(404)  # no change or row can have that id (and the database could not take it)
         values = state_as_of(self.resource, row_id, int(raw))
         if values is None:
             abort(404)

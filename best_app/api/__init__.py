@@ -38,4 +38,4 @@ def require_token():
     return None
 
 
-from best_app.api import crud, health, history, openapi  # noqa: E402,F401  (routes register on import)
+from best_app.api import bulk, crud, health, history, openapi  # noqa: E402,F401  (routes register on import)

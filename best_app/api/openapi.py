@@ -12,7 +12,7 @@ from __future__ import annotations
 from flask import jsonify, render_template
 from sqlalchemy import Boolean, DateTime, Integer
 
-from best_app.api import bp, history
+from best_app.api import bp, bulk, history
 from best_app.api.bodies import MAX_DEPTH
 from best_app.forms import MAX_ID
 from best_app.resources import REGISTRY, Resource
@@ -335,6 +335,9 @@ def build_document() -> dict:
     paths.update(history_paths)
     parts = components()
     parts["schemas"].update(history_schemas)
+    bulk_paths, bulk_schemas = bulk.openapi_paths(_responses, _ref)
+    paths.update(bulk_paths)
+    parts["schemas"].update(bulk_schemas)
     tags = [{"name": resource.name, "description": resource.description} for resource in REGISTRY.values()]
     return {
         "openapi": "3.1.0",

@@ -10,7 +10,7 @@ BATCH_SIZE = 5_000
 # Tasks of a seed that adds no users go to some of the people already there.
 EXISTING_ASSIGNEES = 10_000
 
-# Plain ASCII letters, dots and spaces only: COPY's text format needs no escaping for them.
+# Plain ASCII letters, dots and spaces only: the handles make valid usernames and emails.
 FIRST_NAMES = ("Ada Alan Amara Ben Carla Chen Dana Diego Elena Emil Farah Finn Grace Hugo Ines Ivan Jana "
                "Jonas Kai Kira Lars Lea Malik Maya Nia Noah Olga Omar Paula Pedro Rosa Ravi Sara Sven "
                "Tara Tomas Uma Victor Wen Yara Yusuf Zoe").split()

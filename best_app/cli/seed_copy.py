@@ -63,12 +63,17 @@ class RowStream(io.RawIOBase):
         return data
 
 
+# COPY's text format: a backslash starts an escape, a tab ends the column, a line break the row,
+# and \N alone is NULL; escaping the backslash keeps a value that reads "\N" a string.
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
 def _copy_value(value) -> str:
     if value is None:
         return r"\N"
     if value is True or value is False:
         return "t" if value else "f"
-    return str(value)
+    return str(value).translate(_COPY_ESCAPES)
 
 
 def _lines(batches):

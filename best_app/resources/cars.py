@@ -2,7 +2,7 @@
 from best_app.forms import CarForm
 from best_app.models import Car
 from best_app.resources import register
-from best_app.resources.declaration import ListColumn, Resource
+from best_app.resources.declaration import BULK_DELETE, BulkAction, ListColumn, Resource
 
 CARS = register(Resource(
     name="cars",
@@ -20,4 +20,5 @@ CARS = register(Resource(
     search_relations=("owner_id",),
     list_columns=(ListColumn("model", "Model", "title"), ListColumn("owner_id", "Owner", "ref"),
                   ListColumn("updated_at", "Changed", "when", priority=2)),
+    bulk_actions=(BulkAction("transfer", "Transfer to", argument="owner_id"), BULK_DELETE),
 ))

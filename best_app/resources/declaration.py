@@ -52,6 +52,28 @@ class ListColumn:
     badge: tuple[str, str] | None = None  # a title column's (boolean field, word) shown beside it when true
 
 
+@dataclass(frozen=True)
+class BulkAction:
+    """Something the admin lists and the API's /<resource>/bulk may do to many rows at once.
+
+    Either it deletes each row (with Resource.delete and its refusals), or it
+    sets fields: `sets` fixed values (done: true), and `argument` a field
+    whose value the caller gives (assignee_id), validated by the form's field.
+    """
+
+    name: str  # in the API and the forms: "mark_done"
+    label: str  # on the admin pages: "Mark done"
+    sets: dict = field(default_factory=dict)
+    argument: str | None = None
+    delete: bool = False
+
+    def changes(self, value=None) -> dict:
+        return {**self.sets, self.argument: value} if self.argument else dict(self.sets)
+
+
+BULK_DELETE = BulkAction("delete", "Delete", delete=True)
+
+
 class DependentsRemain(Exception):
     def __init__(self, counts: dict[str, int]):
         super().__init__(counts)
@@ -87,6 +109,10 @@ class Resource:
     history: bool = True  # every change is recorded in the change log (best_app.history)
     secret_fields: dict[str, str] = field(default_factory=dict)  # column -> name logged as "changed", no value
     counters: dict[str, str] = field(default_factory=dict)  # referring resource -> column counting its rows
+    bulk_actions: tuple[BulkAction, ...] = (BULK_DELETE,)  # best_app.resources.bulk
+
+    def bulk_action(self, name: str) -> BulkAction | None:
+        return next((action for action in self.bulk_actions if action.name == name), None)
 
     # -- names ---------------------------------------------------------------
     @property
@@ -184,6 +210,10 @@ class Resource:
     def edit_problems(self, row, form, actor) -> dict[str, str]:
         """Field -> why `actor` may not save this (rules beyond the form's). None by default."""
         return {}
+
+    def save_notes(self, row) -> list[str]:
+        """Warnings worth showing whoever just saved `row` (saved, but perhaps not as meant)."""
+        return []
 
     def delete_refusal(self, row, actor) -> str | None:
         """Why `actor` may not delete this row, or None."""

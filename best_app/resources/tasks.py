@@ -2,7 +2,7 @@
 from best_app.forms import TaskForm
 from best_app.models import Task
 from best_app.resources import register
-from best_app.resources.declaration import ListColumn, Resource
+from best_app.resources.declaration import BULK_DELETE, BulkAction, ListColumn, Resource
 
 TASKS = register(Resource(
     name="tasks",
@@ -23,4 +23,8 @@ TASKS = register(Resource(
                   ListColumn("assignee_id", "Assignee", "ref"), ListColumn("updated_at", "Changed", "when", priority=2)),
     boolean_labels={"done": ("Done", "Open")},
     chart="done",
+    bulk_actions=(BulkAction("mark_done", "Mark done", sets={"done": True}),
+                  BulkAction("mark_open", "Mark open", sets={"done": False}),
+                  BulkAction("assign", "Assign to", argument="assignee_id"),
+                  BulkAction("unassign", "Unassign", sets={"assignee_id": None}), BULK_DELETE),
 ))

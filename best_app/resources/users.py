@@ -1,6 +1,7 @@
 """Users: people who own cars and work on tasks; admins among them use the admin pages.
 
-The password is write-only and only its hash is stored. Usernames and emails
+The password is write-only and only its hash is stored. An administrator
+needs one, unless made explicitly for API tokens only (token_only). Usernames and emails
 are unique whatever their case. Deleting a user deletes their cars (only when
 confirmed) and unassigns their tasks. Nobody may remove their own admin
 rights or delete their own account.
@@ -24,7 +25,14 @@ class UserResource(Resource):
     def edit_problems(self, row, form, actor) -> dict[str, str]:
         if actor is not None and row.id == actor.id and not form.is_admin.data:
             return {"is_admin": "You cannot remove your own administrator rights."}
-        return {}
+        return form.admin_password_problems(was_admin=row.id is not None and row.is_admin,
+                                            had_password=bool(row.password_hash))
+
+    def save_notes(self, row) -> list[str]:
+        if row.is_admin and not row.password_hash:
+            return [f"{row.username} is an administrator for API tokens only: without a password, "
+                    "they cannot log in to the admin pages."]
+        return []
 
     def delete_refusal(self, row, actor) -> str | None:
         if actor is not None and row.id == actor.id:
@@ -38,10 +46,13 @@ USERS = register(UserResource(
     form=UserForm,
     label="user",
     title_field="username",
-    description="People who own cars and work on tasks. The password is write-only.",
+    description="People who own cars and work on tasks. The password is write-only. Making an administrator "
+                "(creating one, or setting is_admin on a user without a password) needs a password, or "
+                "token_only: true for an account that only uses API tokens (422 otherwise).",
     fields=("id", "username", "email", "name", "role", "is_admin", "created_at", "updated_at", "version"),
-    writable=("username", "email", "name", "role", "is_admin", "password"),
-    write_only=("password",),
+    # token_only is asked for, not stored: it lets an administrator be made without a password.
+    writable=("username", "email", "name", "role", "is_admin", "password", "token_only"),
+    write_only=("password", "token_only"),
     sorts=("id", "username", "name", "email", "role", "created_at", "updated_at"),
     # Emails sort as they compare: ignoring case (the unique index on lower(email) serves it).
     sort_expressions={"email": func.lower(User.email)},

@@ -3,8 +3,10 @@ save that writes only the fields the person changed over the other tab's save.""
 import json
 import re
 
+from sqlalchemy import select
+
 from best_app.extensions import db
-from best_app.models import Task, User
+from best_app.models import Change, Task, User
 from tests.admin.forms import form_with
 from tests.conftest import make_task, make_user
 
@@ -61,6 +63,12 @@ def test_a_second_save_after_a_conflict_writes_only_what_this_tab_changed(logged
     db.session.expire_all()
     bob = db.session.get(User, bob.id)
     assert (bob.name, bob.email, bob.role, bob.version) == ("Robert", "bob@work.example", "teacher", 3)
+    # The second save wrote every field of the form; its log entry names only this tab's changes.
+    log = db.session.scalars(select(Change).where(Change.resource == "users", Change.row_id == bob.id)
+                             .order_by(Change.id)).all()
+    assert [(entry.version, entry.fields) for entry in log[1:]] == [
+        (2, {"name": ["Bob", "Robert"]}),
+        (3, {"email": ["bob@example.com", "bob@work.example"], "role": ["student", "teacher"]})]
 
 
 def test_a_field_both_tabs_changed_keeps_this_tabs_entry(logged_in_client):

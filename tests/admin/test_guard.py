@@ -76,7 +76,7 @@ def test_unknown_records_get_the_404_page(logged_in_client, path):
 
 
 def test_wrong_method_gets_the_405_page(logged_in_client):
-    response = logged_in_client.get("/admin/tokens/1/revoke")
+    response = logged_in_client.put("/admin/tokens")
     assert response.status_code == 405
     assert b"Method not allowed" in response.data
     assert "POST" in response.headers["Allow"]

@@ -37,8 +37,10 @@ OPERATIONS = [result.ok().label for result in load(create_app(_TestConfig())).ge
 
 def realistic(case, user_ids: list[int]) -> None:
     """Mend a valid generated request where validity depends on the data, not the
-    schema: a cursor must be one this list issued, and an owner or assignee must be
-    a user who exists. Both rules have their own tests (test_listing, test_validation)."""
+    schema: a cursor must be one this list issued, an owner or assignee must be
+    a user who exists, and an administrator needs a password unless made for
+    tokens only (a user without one may be promoted). These rules have their own
+    tests (test_listing, test_validation, tests/admin/test_account.py)."""
     if case.query:
         case.query.pop("cursor", None)
         case.query.pop("after", None)  # the change feed's cursor, likewise
@@ -46,6 +48,8 @@ def realistic(case, user_ids: list[int]) -> None:
         for name in ("owner_id", "assignee_id"):
             if isinstance(case.body.get(name), (int, float)):
                 case.body[name] = user_ids[int(case.body[name]) % len(user_ids)]
+        if case.body.get("is_admin") is True and not case.body.get("password"):
+            case.body["token_only"] = True
 
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=["valid", "invalid"])
