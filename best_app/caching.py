@@ -241,36 +241,40 @@ def _as_is(value):
 
 def invalidate(*namespaces: str) -> None:
     """Orphan every cached read of these namespaces."""
-    failed = []
-    for namespace in namespaces:
-        key = _generation_key(namespace)
-        try:
-            if _shared():
-                _breaker().check()
-                cache.cache.inc(key)  # atomic INCR, shared by every replica, no expiry
-            else:
+    try:
+        if _shared():
+            _breaker().check()
+            _increment_generations(namespaces)
+            if namespaces and generation_tracking():
+                # Redis sends every push of a pass before it reads the next command: once
+                # this is answered, every replica's invalidation connection holds them.
+                thread_call("PING")
+        else:
+            for namespace in namespaces:
                 _process_generations().bump(namespace)
-        except Exception as error:
-            # The new era below orphans every namespace: the rest need not
-            # wait for the cache's timeout one by one.
-            failed.append(namespace)
-            _failed(error)
-            log.error("cache invalidation failed for %s", namespace,
-                      exc_info=not isinstance(error, CacheUnavailable))
-            break
-    if _shared() and not failed and namespaces and generation_tracking():
-        try:
-            # Redis sends every push of a pass before it reads the next command: once
-            # this is answered, every replica's invalidation connection holds them.
-            thread_call("PING")
-        except Exception as error:
-            failed.append("(ping)")
-            _failed(error)
-            log.error("cache invalidation not confirmed", exc_info=True)
-    if failed:
-        era_clock().invalidation_failed()  # orphans every entry, on every replica
+    except Exception as error:
+        _failed(error)
+        log.error("cache invalidation failed (or not confirmed) for %s", ", ".join(namespaces),
+                  exc_info=not isinstance(error, CacheUnavailable))
+        # A new era orphans every entry, on every replica: the generations
+        # that may not have been bumped need not wait for the cache's timeout.
+        era_clock().invalidation_failed()
     if has_request_context():
         request.environ.pop(_GENERATIONS, None)  # later reads in this request see the new generations
+
+
+def _increment_generations(namespaces) -> None:
+    """One atomic INCR per namespace (shared by every replica, no expiry), sent
+    to Redis together in one round trip: a write to a table bumps the tables
+    that reference it too, and each round trip is a wait. cachelib has an INCR
+    of one key only, so this uses its client and key prefix directly; a test
+    (test_write_path) fails if they stop being there."""
+    backend = cache.cache  # cachelib's RedisCache
+    prefix = backend._get_prefix()
+    pipeline = backend._write_client.pipeline(transaction=False)
+    for namespace in namespaces:
+        pipeline.incr(prefix + _generation_key(namespace))
+    pipeline.execute()
 
 
 def invalidate_tables(*tables: str) -> None:

@@ -127,18 +127,34 @@ class Form(FlaskForm):
             return super().wrap_formdata(form, formdata)
 
 
+_UNLOADED = object()
+
+
 class UserRefField(Field):
     """A reference to a user, given as an id or a username; `data` is the id.
 
     The admin pages accept a typed username so that they work without
-    JavaScript; the API sends integer ids.
+    JavaScript; the API sends integer ids. `user` is read from the database
+    when first asked for: a form built to check a reference the row already
+    holds (an API edit that leaves it as it was) never asks.
     """
 
     widget = TextInput()
 
     def __init__(self, label=None, validators=None, **kwargs):
         super().__init__(label, validators, **kwargs)
-        self.user: User | None = None
+        self._user = _UNLOADED
+
+    @property
+    def user(self) -> User | None:
+        if self._user is _UNLOADED:
+            value = self.data
+            self._user = db.session.get(User, value) if isinstance(value, int) and 0 < value <= MAX_ID else None
+        return self._user
+
+    @user.setter
+    def user(self, value: User | None) -> None:
+        self._user = value
 
     def process_formdata(self, valuelist):
         self.raw_value = valuelist[0] if valuelist else None
@@ -151,6 +167,11 @@ class UserRefField(Field):
         if isinstance(value, str) and "\x00" in value:
             raise ValueError("Give a user id or username.")
         if isinstance(value, int):
+            if value == self.object_data:
+                # The id the row holds already (the form's data): its foreign key
+                # vouches for the user, so it is not looked up again.
+                self.data, self._user = value, _UNLOADED
+                return
             self.user = db.session.get(User, value) if 0 < value <= MAX_ID else None
         elif isinstance(value, str):
             text = value.strip()
@@ -166,8 +187,9 @@ class UserRefField(Field):
 
     def process_data(self, value):
         self.data = value
-        # Prefilled from a query string (?owner_id=...) too: an id no row can have is nobody.
-        self.user = db.session.get(User, value) if isinstance(value, int) and 0 < value <= MAX_ID else None
+        # Prefilled from a query string (?owner_id=...) too: `user` takes an id no row
+        # can have for nobody.
+        self._user = _UNLOADED
 
     def _value(self):
         if self.user is not None:

@@ -144,15 +144,26 @@ def record_written(session: Session, resource, action: str, rows: list[tuple[int
                      for row_id, version, fields in rows])
 
 
+_INSERTS: dict = {}
+
+
+def _insert_for(dialect: str):
+    """The INSERT of log entries for a database dialect, built once (every write flushes one)."""
+    statement = _INSERTS.get(dialect)
+    if statement is None:
+        statement = insert(Change)
+        if dialect == "postgresql":
+            # Every entry of a transaction carries its id: the change feed's order and horizon.
+            statement = statement.values(txid=func.txid_current())
+        _INSERTS[dialect] = statement
+    return statement
+
+
 def _write(session: Session, entries: list[dict]) -> None:
     if not entries:
         return
     connection = session.connection()
-    statement = insert(Change)
-    if connection.dialect.name == "postgresql":
-        # Every entry of a transaction carries its id: the change feed's order and horizon.
-        statement = statement.values(txid=func.txid_current())
-    connection.execute(statement, entries)
+    connection.execute(_insert_for(connection.dialect.name), entries)
 
 
 # -- the hooks -----------------------------------------------------------------------

@@ -115,7 +115,11 @@ def validate(resource: Resource, body: dict, *, current: dict | None = None, ful
     body = {name: resource.specs[name].from_json(value) for name, value in body.items()}
     merged = body if full or current is None else {**current, **body}
     formdata = MultiDict({name: ("" if value is None else value) for name, value in merged.items()})
-    form = resource.form(formdata=formdata, meta={"csrf": False})
+    # The row's values of the fields given, as the form's data too: a field may
+    # trust a value the row already holds (UserRefField does not look its user up
+    # again). Only those given: a field missing from the form data would keep it.
+    known = None if current is None else {name: current[name] for name in merged if name in current}
+    form = resource.form(formdata=formdata, data=known, meta={"csrf": False})
     if not form.validate():
         errors = {name: list(messages) for name, messages in form.errors.items() if name in resource.specs}
         raise invalid(errors or {"body": ["Invalid."]})

@@ -132,9 +132,21 @@ def item_response(data: dict, status: int = 200):
 ACTOR = None
 
 
-def commit(resource: Resource, form=None, row=None) -> None:
-    """Commit the request's transaction, turning races into the right 4xx."""
+def commit(resource: Resource, form=None, row=None) -> dict | None:
+    """Commit the request's transaction, turning races into the right 4xx.
+
+    Returns `row` as the API shows it (None without a row), read once it is
+    flushed and before the commit expires it: every serialised column is then
+    known (ids come back from the INSERT, defaults and versions are made here),
+    so the answer costs no query of its own. A column the database changes on
+    its own (a trigger) would be read back if declared with server_default or
+    server_onupdate; none of the serialised ones is.
+    """
     try:
+        data = None
+        if row is not None:
+            db.session.flush()
+            data = resource.serialize(row)
         db.session.commit()
     except StaleDataError:
         db.session.rollback()
@@ -146,6 +158,7 @@ def commit(resource: Resource, form=None, row=None) -> None:
         if taken:
             raise conflict(taken) from None
         raise ApiError(409, f"The {resource.singular} conflicts with the current data; read it again.") from None
+    return data
 
 
 def conflict(taken: dict[str, str]) -> ApiError:
@@ -162,8 +175,7 @@ def save(resource: Resource, form, row):
         raise conflict(taken)
     resource.apply(row, form)
     db.session.add(row)
-    commit(resource, form, row)
-    return resource.serialize(row)
+    return commit(resource, form, row)
 
 
 # --- the views ---------------------------------------------------------------

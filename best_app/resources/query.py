@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -111,17 +112,37 @@ def parse_list_args(resource: Resource, args, *, fixed: dict | None = None, defa
     return query
 
 
+_SERIALIZERS: dict[tuple[str, str], URLSafeSerializer] = {}
+
+
 def _serializer(list_name: str) -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"] or "", salt=f"cursor:{list_name}")
+    # Made once per key and list: a page signs up to three cursors and checks one.
+    secret = current_app.config["SECRET_KEY"] or ""
+    serializer = _SERIALIZERS.get((secret, list_name))
+    if serializer is None:
+        serializer = _SERIALIZERS[secret, list_name] = URLSafeSerializer(secret, salt=f"cursor:{list_name}")
+    return serializer
 
 
 def encode_cursor(list_name: str, query: ListQuery, direction: str, row=None) -> str:
     """A cursor of the list called `list_name`; `row` has the page edge's `id` and `_sort` value."""
     if direction == LAST:
-        return _serializer(list_name).dumps([query.sort_param, LAST])
+        return _last_cursor(list_name, query.sort_param)
     value = row._sort
     return _serializer(list_name).dumps([query.sort_param, direction,
                                          value.isoformat() if isinstance(value, datetime) else value, row.id])
+
+
+def _last_cursor(list_name: str, sort_param: str) -> str:
+    # The same for every page of a list and sort: signed once per key.
+    key = (current_app.config["SECRET_KEY"] or "", list_name, sort_param)
+    cursor = _LAST_CURSORS.get(key)
+    if cursor is None:
+        cursor = _LAST_CURSORS[key] = _serializer(list_name).dumps([sort_param, LAST])
+    return cursor
+
+
+_LAST_CURSORS: dict[tuple[str, str, str], str] = {}
 
 
 def decode_cursor(list_name: str, raw: str, query: ListQuery, sort_type) -> Cursor:
@@ -332,15 +353,22 @@ def keyset_page(list_name: str, statement, sort_column, id_column, query: ListQu
     return rows, cursors
 
 
+@lru_cache(maxsize=None)
+def _page_select(resource: Resource, sort: str):
+    """The columns a page of `resource` sorted by `sort` selects: built once (statements are
+    immutable; each page adds its own clauses to a copy)."""
+    # Plain rows of the returned columns, not ORM objects: the page is only
+    # serialised, and skipping the identity map halves the cost of a miss.
+    return select(*(resource.column(name) for name in resource.fields),
+                  resource.sort_expression(sort).label("_sort"))
+
+
 def fetch_page(resource: Resource, query: ListQuery) -> Page:
     """One page of serialised items, with the cursors around it."""
     sort_column = resource.sort_expression(query.sort)
-    # Plain rows of the returned columns, not ORM objects: the page is only
-    # serialised, and skipping the identity map halves the cost of a miss.
-    statement = narrow(resource, select(*(resource.column(name) for name in resource.fields),
-                                        sort_column.label("_sort")), query)
+    statement = narrow(resource, _page_select(resource, query.sort), query)
     rows, cursors = keyset_page(resource.name, statement, sort_column, resource.column("id"), query)
-    return Page(items=[resource.serialize(row) for row in rows], **cursors)
+    return Page(items=resource.serialize_rows(rows), **cursors)
 
 
 def newest_first(list_name: str, statement, model, cursor: str | None, limit: int, sort_column=None):

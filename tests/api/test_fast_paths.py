@@ -1,0 +1,101 @@
+"""The API's speed-ups that could stop working, or start giving other answers,
+without any other test noticing: what a write runs after its commit, its cache
+round trips, a reference it need not look up, and the list pages' own
+serialisation. bench.api measures them; docs/performance.md says why they hold.
+"""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import event
+
+from best_app.extensions import cache, db
+from tests.api.test_crud import MODELS, PATCHES, new_body
+from tests.conftest import USING_REDIS, make_user
+
+
+@pytest.fixture
+def owner(app):
+    return make_user("owner")
+
+
+@pytest.fixture
+def transcript(app):
+    """Every statement the engine runs, and every COMMIT, in order."""
+    seen: list[str] = []
+
+    def statement(conn, cursor, text, parameters, context, executemany):
+        seen.append(" ".join(text.split()))
+
+    def committed(conn):
+        seen.append("COMMIT")
+
+    event.listen(db.engine, "before_cursor_execute", statement)
+    event.listen(db.engine, "commit", committed)
+    yield seen
+    event.remove(db.engine, "before_cursor_execute", statement)
+    event.remove(db.engine, "commit", committed)
+
+
+def _after_last_commit(seen: list[str]) -> list[str]:
+    assert "COMMIT" in seen, seen
+    return seen[len(seen) - seen[::-1].index("COMMIT"):]
+
+
+@pytest.mark.parametrize("resource", MODELS)
+def test_a_write_answers_from_the_flushed_row(client, auth_headers, owner, transcript, resource):
+    """The response is the row as flushed, not read back after the commit."""
+    created = client.post(f"/api/v1/{resource}", json=new_body(resource, owner.id), headers=auth_headers)
+    assert created.status_code == 201
+    assert _after_last_commit(transcript) == []
+    transcript.clear()
+    item = f"/api/v1/{resource}/{created.get_json()['id']}"
+    changed = client.patch(item, json=PATCHES[resource], headers={**auth_headers, "If-Match": '"1"'})
+    assert changed.status_code == 200
+    assert _after_last_commit(transcript) == []
+    db.session.expire_all()
+    assert client.get(item, headers=auth_headers).get_json() == changed.get_json()
+
+
+@pytest.mark.skipif(not USING_REDIS, reason="the generations live in Redis only when it is the cache")
+def test_a_write_bumps_every_generation_it_affects_in_redis(client, auth_headers, owner):
+    """A task's write bumps the tasks' and the users' generations (users are filtered by
+    their tasks), in one pipeline through cachelib's client: were that client or its
+    key prefix gone, every write would fail its invalidation and start a new era."""
+    from best_app.cache_era import era_clock
+    from best_app.caching import _affected, _generation_key
+
+    def generations() -> dict:
+        return {name: int(cache.get(_generation_key(name)) or 0) for name in _affected()["tasks"]}
+
+    era = era_clock().current()
+    before = generations()
+    assert set(before) >= {"tasks", "users"}
+    created = client.post("/api/v1/tasks", json={"title": "Bump"}, headers=auth_headers)
+    assert created.status_code == 201
+    assert generations() == {name: value + 1 for name, value in before.items()}
+    era_clock().cache_failed()  # read the era again rather than trust this process's copy
+    assert era_clock().current() == era
+
+
+def test_an_edit_that_keeps_a_reference_does_not_look_its_user_up(client, auth_headers, owner, transcript):
+    """The row's own reference is vouched for by its foreign key; a changed one is still checked."""
+    task = client.post("/api/v1/tasks", json={"title": "Mine", "assignee_id": owner.id}, headers=auth_headers)
+    item = f"/api/v1/tasks/{task.get_json()['id']}"
+    db.session.expire_all()
+    transcript.clear()
+    assert client.patch(item, json={"done": True}, headers=auth_headers).status_code == 200
+    assert not [statement for statement in transcript if " FROM users WHERE users.id = " in statement]
+    missing = client.patch(item, json={"assignee_id": owner.id + 1000}, headers=auth_headers)
+    assert missing.status_code == 422 and "assignee_id" in missing.get_json()["errors"]
+
+
+@pytest.mark.parametrize("resource", MODELS)
+def test_a_list_page_shows_each_row_as_its_item_read_does(client, auth_headers, owner, resource):
+    """Lists serialise plain rows by position (Resource.serialize_rows), items and
+    writes the ORM's objects (Resource.serialize): both must give the same JSON."""
+    created = client.post(f"/api/v1/{resource}", json=new_body(resource, owner.id), headers=auth_headers)
+    row_id = created.get_json()["id"]
+    page = client.get(f"/api/v1/{resource}?limit=500", headers=auth_headers).get_json()
+    listed = next(item for item in page["items"] if item["id"] == row_id)
+    assert listed == client.get(f"/api/v1/{resource}/{row_id}", headers=auth_headers).get_json()
+    assert listed == created.get_json()
