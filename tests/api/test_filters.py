@@ -151,3 +151,44 @@ def test_a_search_asks_only_the_columns_that_could_hold_its_term(client, auth_he
     assert ids(client, auth_headers, "/api/v1/users?q=e%20garc") == [people["jane"].id]
     assert ids(client, auth_headers, "/api/v1/tasks?q=jane%20garcia") == [people["tasks"][0].id]
     assert ids(client, auth_headers, "/api/v1/users?q=%C3%A9") == []  # no username can hold an é; nobody else does
+
+
+def _walk(client, headers, url) -> tuple[list[int], list[int], list[int]]:
+    """Ids page by page forwards, then backwards from the last page, then the last page alone."""
+    forwards, page = [], client.get(url, headers=headers).get_json()
+    while True:
+        forwards += [item["id"] for item in page["items"]]
+        if not page["next_cursor"]:
+            break
+        page = client.get(f"{url}&cursor={page['next_cursor']}", headers=headers).get_json()
+    last = client.get(url, headers=headers).headers["Link"].split('>; rel="last"')[0].rsplit("<", 1)[1]
+    page = client.get(last, headers=headers).get_json()
+    last_page, backwards = [item["id"] for item in page["items"]], []
+    while True:
+        backwards = [item["id"] for item in page["items"]] + backwards
+        if not page["prev_cursor"]:
+            break
+        page = client.get(f"{url}&cursor={page['prev_cursor']}", headers=headers).get_json()
+    return forwards, backwards, last_page
+
+
+@pytest.mark.parametrize("sort", ["id", "-title"])
+def test_a_search_matching_few_rows_pages_alike_whichever_way_it_is_read(client, auth_headers, admin_user,
+                                                                         monkeypatch, sort):
+    """On PostgreSQL a search matching few rows through a reference gathers them before sorting
+    (query._few_matches); every page, forwards, backwards and last, is what reading in order gives."""
+    from best_app.resources import query
+
+    ann = make_user("annfew", name="Ann Fewrows")
+    expected = sorted([make_task(f"Job {n % 3}", ann).id for n in range(7)] + [make_task("Fewrows audit").id],
+                      reverse=sort.startswith("-"))
+    for n in range(5):
+        make_task(f"Unrelated {n}")
+    url = f"/api/v1/tasks?q=fewrows&limit=3&sort={sort}"
+    gathered = _walk(client, auth_headers, url)
+    monkeypatch.setattr(query, "FEW", -1)  # never gather: read in order
+    db.session.execute(update(Task).values(description=None))  # a write: the cached pages are gone
+    db.session.commit()
+    assert _walk(client, auth_headers, url) == gathered
+    if sort == "id":
+        assert gathered[0] == gathered[1] == expected and gathered[2] == expected[-3:]
