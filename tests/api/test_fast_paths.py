@@ -99,3 +99,26 @@ def test_a_list_page_shows_each_row_as_its_item_read_does(client, auth_headers, 
     listed = next(item for item in page["items"] if item["id"] == row_id)
     assert listed == client.get(f"/api/v1/{resource}/{row_id}", headers=auth_headers).get_json()
     assert listed == created.get_json()
+
+
+def test_flask_still_asks_ensure_sync_for_every_hook_and_view(app, client, auth_headers, monkeypatch):
+    """BestFlask remembers which plain functions need no wrapping; that saves time only
+    while Flask goes through ensure_sync, and is right only while async views still work."""
+    import asyncio
+
+    from best_app.app_class import BestFlask
+
+    asked = []
+    original = BestFlask.ensure_sync
+    monkeypatch.setattr(BestFlask, "ensure_sync", lambda self, func: asked.append(func) or original(self, func))
+    assert client.get("/api/v1/users", headers=auth_headers).status_code == 200
+    assert any(getattr(func, "__name__", "") == "require_token" for func in asked)
+
+    async def coroutine():
+        await asyncio.sleep(0)
+        return 1
+
+    wrapped = []
+    monkeypatch.setattr(BestFlask, "async_to_sync", lambda self, func: wrapped.append(func) or (lambda: 1))
+    assert app.ensure_sync(coroutine) is not coroutine and app.ensure_sync(coroutine) is not coroutine
+    assert wrapped == [coroutine, coroutine]  # never remembered as plain
