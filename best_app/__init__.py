@@ -12,6 +12,7 @@ from pathlib import Path
 
 from flask import Flask
 
+from best_app.app_class import BestFlask
 from config import Config, ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -22,7 +23,7 @@ def create_app(config: object | dict | None = None) -> Flask:
     environment) or a dict of overrides applied on top of it, as tests do."""
     instance_path = (config.get("INSTANCE_PATH") if isinstance(config, dict)
                      else getattr(config, "INSTANCE_PATH", None)) or os.environ.get("INSTANCE_PATH")
-    app = Flask(
+    app = BestFlask(
         __name__,
         template_folder=str(PROJECT_ROOT / "templates"),
         static_folder=str(PROJECT_ROOT / "static"),

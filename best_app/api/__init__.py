@@ -7,7 +7,10 @@ since a write can grant admin rights (PATCH is_admin) to anyone.
 """
 from flask import Blueprint, g, request
 
+from best_app.api.problems import ApiError
+from best_app.auth import authenticate_bearer
 from best_app.extensions import limiter
+from best_app.history import set_actor
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -21,10 +24,6 @@ READ_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 @bp.before_request
 def require_token():
-    from best_app.api.problems import ApiError
-    from best_app.auth import authenticate_bearer
-    from best_app.history import set_actor
-
     if request.endpoint in PUBLIC_ENDPOINTS or request.method == "OPTIONS":
         return None
     identity = authenticate_bearer()

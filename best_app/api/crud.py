@@ -8,7 +8,7 @@ invalidate them after every commit, whichever path wrote.
 """
 from __future__ import annotations
 
-from urllib.parse import urlencode
+from urllib.parse import quote_plus, urlencode
 
 from flask import Response, current_app, jsonify, request, url_for
 from sqlalchemy.exc import IntegrityError
@@ -61,10 +61,11 @@ def page_links(cursors: dict) -> str:
     if not (cursors["prev_cursor"] or cursors["next_cursor"]):
         return ""
     base = request.script_root + request.path
-    args = [(name, value) for name, value in request.args.items(multi=True) if name != "cursor"]
+    # The other arguments are encoded once for every link (as urlencode would, pair by pair).
+    others = urlencode([(name, value) for name, value in request.args.items(multi=True) if name != "cursor"])
 
     def link(rel: str, cursor: str | None) -> str:
-        query = urlencode(args + ([("cursor", cursor)] if cursor else []))
+        query = "&".join(part for part in (others, cursor and "cursor=" + quote_plus(cursor)) if part)
         return f'<{base}{"?" if query else ""}{query}>; rel="{rel}"'
 
     links = []

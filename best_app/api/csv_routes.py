@@ -27,6 +27,8 @@ from best_app.resources.params import BadParameter, boolean
 
 FORMATS = ("json", "csv")
 BYTES = "application/octet-stream"
+# Accept headers under which a list is JSON (tests/api/test_fast_paths.py checks it).
+PLAIN_ACCEPTS = frozenset({"*/*", "application/json"})
 
 
 def wants_csv() -> bool:
@@ -36,6 +38,9 @@ def wants_csv() -> bool:
         if raw not in FORMATS:
             raise bad_parameter("format", f"must be one of {', '.join(FORMATS)}")
         return raw == "csv"
+    accept = request.headers.get("Accept")
+    if not accept or accept in PLAIN_ACCEPTS:  # most clients: no need to parse the header
+        return False
     return request.accept_mimetypes.best_match(["application/json", MEDIA_TYPE]) == MEDIA_TYPE
 
 

@@ -99,3 +99,58 @@ def test_a_list_page_shows_each_row_as_its_item_read_does(client, auth_headers, 
     listed = next(item for item in page["items"] if item["id"] == row_id)
     assert listed == client.get(f"/api/v1/{resource}/{row_id}", headers=auth_headers).get_json()
     assert listed == created.get_json()
+
+
+def test_flask_still_asks_ensure_sync_for_every_hook_and_view(app, client, auth_headers, monkeypatch):
+    """BestFlask remembers which plain functions need no wrapping; that saves time only
+    while Flask goes through ensure_sync, and is right only while async views still work."""
+    import asyncio
+
+    from best_app.app_class import BestFlask
+
+    asked = []
+    original = BestFlask.ensure_sync
+    monkeypatch.setattr(BestFlask, "ensure_sync", lambda self, func: asked.append(func) or original(self, func))
+    assert client.get("/api/v1/users", headers=auth_headers).status_code == 200
+    assert any(getattr(func, "__name__", "") == "require_token" for func in asked)
+
+    async def coroutine():
+        await asyncio.sleep(0)
+        return 1
+
+    wrapped = []
+    monkeypatch.setattr(BestFlask, "async_to_sync", lambda self, func: wrapped.append(func) or (lambda: 1))
+    assert app.ensure_sync(coroutine) is not coroutine and app.ensure_sync(coroutine) is not coroutine
+    assert wrapped == [coroutine, coroutine]  # never remembered as plain
+
+
+def test_the_plain_accept_headers_are_those_werkzeug_answers_json_for(app):
+    """wants_csv skips parsing these Accept headers (and none): werkzeug must agree."""
+    from best_app.api.csv_routes import MEDIA_TYPE, PLAIN_ACCEPTS, wants_csv
+
+    for accept in [*PLAIN_ACCEPTS, None, ""]:
+        headers = {} if accept is None else {"Accept": accept}
+        with app.test_request_context("/api/v1/users", headers=headers) as context:
+            assert context.request.accept_mimetypes.best_match(["application/json", MEDIA_TYPE]) != MEDIA_TYPE
+            assert wants_csv() is False
+    with app.test_request_context("/api/v1/users", headers={"Accept": "text/*"}):
+        assert wants_csv() is True
+
+
+@pytest.mark.parametrize("query", ["", "limit=2", "limit=2&cursor=old", "q=a+b%26c%3D%C3%A9&sort=-id&sort=id&limit=2"])
+def test_page_links_are_urlencoded_whole(app, query):
+    """page_links encodes the other arguments once and appends each cursor: the same
+    text as encoding every link's arguments whole."""
+    from urllib.parse import urlencode
+
+    from best_app.api.crud import page_links
+
+    cursors = {"prev_cursor": "p/+= ü", "next_cursor": "n-_.~", "last_cursor": "l&x"}
+    with app.test_request_context(f"/api/v1/users?{query}") as context:
+        args = [(name, value) for name, value in context.request.args.items(multi=True) if name != "cursor"]
+        expected = []
+        for rel, cursor in [("first", None), ("prev", cursors["prev_cursor"]), ("next", cursors["next_cursor"]),
+                            ("last", cursors["last_cursor"])]:
+            encoded = urlencode(args + ([("cursor", cursor)] if cursor else []))
+            expected.append(f'</api/v1/users{"?" if encoded else ""}{encoded}>; rel="{rel}"')
+        assert page_links(cursors) == ", ".join(expected)
