@@ -3,7 +3,7 @@ their name; a wrong current password changes nothing; the new one logs in, the o
 an administrator without a password is refused."""
 from playwright.sync_api import expect
 
-from tests.e2e.test_save_flow import log_in
+from tests.e2e.pages import log_in
 
 USERNAME, FIRST, SECOND = "e2e.account", "first password 1", "second password 2"
 

@@ -3,15 +3,11 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import ADMIN
+from tests.e2e.pages import log_in
 
 
 def test_mark_tasks_done_from_the_list(page, screenshot_dir):
-    page.goto("/admin/login")
-    page.get_by_label("Username or email").fill(ADMIN[0])
-    page.get_by_label("Password").fill(ADMIN[1])
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+    log_in(page)
 
     page.goto("/admin/tasks?done=false&sort=title")
     rows = page.locator("input.bulk-row")

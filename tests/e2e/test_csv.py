@@ -6,15 +6,11 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import ADMIN
+from tests.e2e.pages import log_in
 
 
 def test_export_edit_and_import_back(page, tmp_path):
-    page.goto("/admin/login")
-    page.get_by_label("Username or email").fill(ADMIN[0])
-    page.get_by_label("Password").fill(ADMIN[1])
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+    log_in(page)
 
     page.goto("/admin/tasks?done=true&sort=-title")
     shown = int(re.search(r"\d+", page.locator("#list-count strong").inner_text()).group())

@@ -4,17 +4,10 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import ADMIN, watch_console
+from tests.e2e.conftest import watch_console
+from tests.e2e.pages import log_in
 
 PREFIX = "e2e.flow"
-
-
-def log_in(page):
-    page.goto("/admin/login")
-    page.get_by_label("Username or email").fill(ADMIN[0])
-    page.get_by_label("Password").fill(ADMIN[1])
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
 
 
 def fill_user(page, username: str, name: str):
