@@ -209,7 +209,7 @@ def own_search_clause(resource: Resource, q: str, *, plain: bool = False):
     return or_(false(), *((column if indexed else column + "").ilike(pattern, escape="\\") for column in columns))
 
 
-def _related_ids(resource: Resource, reference: str, q: str, found: dict) -> list[int] | None:
+def related_ids(resource: Resource, reference: str, q: str, found: dict) -> list[int] | None:
     """Ids of the rows `reference` points at whose search columns contain `q`, or
     None past RELATED_IDS of them; kept in `found` (a ListQuery's `related`)."""
     if reference not in found:
@@ -229,7 +229,7 @@ def _related_ids(resource: Resource, reference: str, q: str, found: dict) -> lis
 def _reference_matches(resource: Resource, reference: str, q: str, found: dict):
     """Rows whose `reference` points at a row whose search columns contain `q`."""
     column = resource.column(reference)
-    ids = _related_ids(resource, reference, q, found)
+    ids = related_ids(resource, reference, q, found)
     if ids is not None:
         return column.in_(ids) if ids else false()
     # A common term: each row's reference is checked as the row is read (one
@@ -280,7 +280,7 @@ def matching_ids(resource: Resource, query: ListQuery):
         return narrow(resource, base, query)
     q, found = query.q, query.related
     many = [reference for reference in resource.search_relations
-            if _related_ids(resource, reference, q, found) is None]
+            if related_ids(resource, reference, q, found) is None]
     if not many:
         return narrow(resource, base, query)
     own = _filtered(resource, base, query).where(own_search_clause(resource, q))

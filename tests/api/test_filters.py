@@ -192,3 +192,40 @@ def test_a_search_matching_few_rows_pages_alike_whichever_way_it_is_read(client,
     assert _walk(client, auth_headers, url) == gathered
     if sort == "id":
         assert gathered[0] == gathered[1] == expected and gathered[2] == expected[-3:]
+
+
+def test_a_search_through_a_common_reference_is_counted_from_the_counter(client, auth_headers, admin_user,
+                                                                         monkeypatch):
+    """Cars whose owners match a common term are counted from users.car_count, bounded like any
+    count; where a car matches by its own model too, or owners without cars fill the bound, the
+    cars themselves are counted. Every answer equals counting the rows."""
+    from best_app.resources import counting, query
+
+    owners = [make_user(f"commonname{n}", name="Common Name") for n in range(4)]
+    for owner, cars in zip(owners, (3, 0, 2, 1)):
+        for n in range(cars):
+            make_car(owner, f"Model {n}")
+    monkeypatch.setattr(query, "RELATED_IDS", 1)  # four owners: a common term
+
+    def count(url):
+        return client.get(url, headers=auth_headers).get_json()["count"]["matching"]
+
+    def counted_by_rows(url):
+        with monkeypatch.context() as patch:
+            patch.setattr(counting, "count_through_counter", lambda resource, query: None)
+            db.session.execute(update(User).values(role="student"))  # a write: no cached count
+            db.session.commit()
+            return count(url)
+
+    assert count("/api/v1/cars?q=commonname&count=true") == {"value": 6, "exact": True, "estimated": False}
+    monkeypatch.setattr(counting, "BOUND", 4)
+    db.session.execute(update(User).values(role="teacher"))
+    db.session.commit()
+    assert count("/api/v1/cars?q=commonname&count=true") == {"value": 4, "exact": False, "estimated": False}
+    monkeypatch.setattr(counting, "BOUND", 3)  # four owners read, with 6 cars: more than 3
+    assert counted_by_rows("/api/v1/cars?q=commonname&count=true")["value"] == 3
+    make_car(admin_user, "Commonname Special")  # matches by its model alone: rows are counted
+    assert count("/api/v1/cars?q=commonname&count=true") == counted_by_rows("/api/v1/cars?q=commonname&count=true")
+    monkeypatch.setattr(counting, "BOUND", 10)
+    make_car(owners[3], "Model 9")
+    assert count("/api/v1/cars?q=commonname&count=true") == {"value": 8, "exact": True, "estimated": False}
