@@ -7,6 +7,9 @@
   no index narrows it, so a bounded count reads rows until BOUND of them
   match, all of them when few do (tens of ms at a million rows). Its count is
   the planner's estimate, from the columns' statistics, marked as such.
+- A search matching only through a common reference whose rows keep a
+  counter of this resource's (users.car_count of cars): the counters of up to
+  BOUND + 1 matching referenced rows are summed (count_through_counter).
 - All rows: exact while the table is small; on PostgreSQL, once the
   planner's statistics say it holds more than ESTIMATE_ABOVE rows, its
   estimate (pg_class.reltuples, kept by ANALYZE and autovacuum), marked as
