@@ -54,4 +54,9 @@ def moment(name: str, raw: str) -> datetime:
             value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
         raise BadParameter(name, "must be a date (2026-01-31) or a date and time (2026-01-31T12:00:00Z)") from None
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    try:
+        return value.astimezone(timezone.utc)
+    except OverflowError:  # "0001-01-01T00:00:00+04:29" is before the first moment a datetime holds
+        raise BadParameter(name, "is out of range: in UTC it falls before year 1 or after year 9999") from None

@@ -1,5 +1,6 @@
 """Filters, counts and search across references: the same parameters as the admin pages."""
 from datetime import datetime, timedelta, timezone
+from urllib.parse import quote
 
 import pytest
 from sqlalchemy import text, update
@@ -229,3 +230,10 @@ def test_a_search_through_a_common_reference_is_counted_from_the_counter(client,
     monkeypatch.setattr(counting, "BOUND", 10)
     make_car(owners[3], "Model 9")
     assert count("/api/v1/cars?q=commonname&count=true") == {"value": 8, "exact": True, "estimated": False}
+
+
+@pytest.mark.parametrize("moment", ["0001-01-01T00:00:00+04:29", "9999-12-31T23:59:59-01:00"])
+def test_a_moment_outside_what_utc_can_hold_is_a_400_naming_it(client, auth_headers, admin_user, moment):
+    response = client.get(f"/api/v1/tasks?created_before={quote(moment)}", headers=auth_headers)
+    assert_problem(response, 400)
+    assert "created_before" in response.get_json()["detail"]
