@@ -97,6 +97,10 @@ class Config:
     # cached read makes no round trip; a local copy is trusted only while Redis answered a
     # PING sent less than this long ago (keep it below the cache's 0.5 s socket timeout).
     CACHE_TRACKING_TRUST_SECONDS = 0.25
+    # With tracking: answer a repeated API read that Flask served from local copies with the
+    # response it sent, while those copies stay current (best_app.hit_replay); bytes kept at most.
+    CACHE_REPLAY = True
+    CACHE_REPLAY_BYTES = 32 * 1024 * 1024
     # Record the change log (best_app.history). Off only to measure what recording costs (bench.history).
     HISTORY_ENABLED = True
     PROCESS_CACHE_SECONDS = 10  # entry lifetime when the cache is in-process (no REDIS_URL)
@@ -135,6 +139,8 @@ class Config:
             self.CACHE_OPTIONS = {"socket_timeout": 0.5, "socket_connect_timeout": 0.5}
             # Off only to measure what it saves (bench.api), or for a Redis that lacks CLIENT TRACKING.
             self.CACHE_TRACKING = _bool(env, "CACHE_TRACKING", True)
+            # Off only to measure what it saves (bench.api).
+            self.CACHE_REPLAY = _bool(env, "CACHE_REPLAY", True)
         else:
             self.CACHE_TYPE = "SimpleCache"
 

@@ -4,7 +4,8 @@ app with one trivial JSON route under the same waitress settings, loaded by
 the same wrk in the same run. Also measured: a bare WSGI callable under the
 same waitress, a FastAPI + uvicorn peer (one worker) whose read is one Redis
 GET of the same body (bench.fastapi_peer), and best_app's cached reads with
-CACHE_TRACKING off (one Redis round trip per read, as before it).
+CACHE_TRACKING off (one Redis round trip per read, as before it) and with
+CACHE_REPLAY off (every read through Flask, as before replays).
 
     python -m bench.api [--duration 5] [--connections 16] [--threads 8] [--users 10000]
 
@@ -202,6 +203,7 @@ def main(argv=None) -> int:
                 return servers.enter_context(waitress(target, {**env, **extra}, args.threads, call=call))
             bare, wsgi_url = serve("bench.bare_app:app"), serve("bench.bare_app:wsgi")
             before = serve("best_app:create_app", call=True, CACHE_TRACKING="0")
+            no_replay = serve("best_app:create_app", call=True, CACHE_REPLAY="0")
             api = serve("best_app:create_app", call=True)
             body = urlopen(Request(api + "/api/v1/users/1", headers=auth)).read()
             peer = servers.enter_context(fastapi_peer(env, redis_url, body, "asyncio", "h11"))
@@ -215,6 +217,9 @@ def main(argv=None) -> int:
                 ("FastAPI + uvicorn peer (uvloop, httptools): one Redis GET per read", fast_peer + "/users/1", {}),
                 ("GET /api/v1/users/1 (cache hit, CACHE_TRACKING=0)", before + "/api/v1/users/1", auth),
                 ("GET /api/v1/users?limit=50 (cache hit, CACHE_TRACKING=0)", before + "/api/v1/users?limit=50", auth),
+                ("GET /api/v1/users/1 (cache hit, CACHE_REPLAY=0)", no_replay + "/api/v1/users/1", auth),
+                ("GET /api/v1/users?limit=50 (cache hit, CACHE_REPLAY=0)", no_replay + "/api/v1/users?limit=50",
+                 auth),
                 ("GET /api/v1/users/1 (cache hit)", api + "/api/v1/users/1", auth),
                 ("GET /api/v1/users?limit=50 (cache hit)", api + "/api/v1/users?limit=50", auth),
             ], args)

@@ -1,6 +1,6 @@
 """Where a cached read's time goes: cProfile of GET /api/v1/users/1 (cache hit,
-bearer token), called in-process through the WSGI app, with CACHE_TRACKING off
-and on, on PostgreSQL + Redis.
+bearer token), called in-process through the WSGI app, with CACHE_TRACKING off,
+then on without and with CACHE_REPLAY, on PostgreSQL + Redis.
 
     python -m bench.profile_hits [--requests 3000] [--top 12]
 
@@ -72,12 +72,12 @@ def main(argv=None) -> int:
         flask(env, "users", "create-admin", "--username", "profile_admin", "--email", "profile@example.com",
               "--password", "profile-password")
         token = flask(env, "tokens", "create", "--user", "profile_admin").strip()
-        for tracking in ("0", "1"):
-            print(f"## CACHE_TRACKING={tracking}\n")
+        for tracking, replay in (("0", "0"), ("1", "0"), ("1", "1")):
+            print(f"## CACHE_TRACKING={tracking} CACHE_REPLAY={replay}\n")
             sys.stdout.flush()
             subprocess.run([sys.executable, "-m", "bench.profile_hits", "--token", token, "--requests",
                             str(args.requests), "--top", str(args.top)], cwd=ROOT,
-                           env={**env, "CACHE_TRACKING": tracking}, check=True)
+                           env={**env, "CACHE_TRACKING": tracking, "CACHE_REPLAY": replay}, check=True)
     return 0
 
 

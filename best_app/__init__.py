@@ -77,7 +77,7 @@ def configure_logging(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from best_app import auth, history, sqlite
+    from best_app import auth, hit_replay, history, sqlite
     from best_app.extensions import cache, csrf, db, limiter, migrate
 
     db.init_app(app)
@@ -91,6 +91,8 @@ def register_extensions(app: Flask) -> None:
         limiter.init_app(app)
         auth.init_app(app)
 
+    # Inside ProxyFix, so that replays are keyed by the host and scheme it sets.
+    hit_replay.init_app(app)
     register_proxy_fix(app)
 
 

@@ -60,14 +60,21 @@ class EraClock:
 
     def current(self) -> int:
         """The era to key cache entries with; raises CacheUntrusted when there is none to trust."""
-        if not self._recheck and time.monotonic() - self._read_at < self.poll_seconds:
-            return self._era
+        era = self.known()
+        if era is not None:
+            return era
         with self._lock:
             if self._unrecorded:
                 self._record()
             if self._recheck or time.monotonic() - self._read_at >= self.poll_seconds:
                 self._read()
             return self._era
+
+    def known(self) -> int | None:
+        """The era current() would give without asking the database, or None if it would ask."""
+        if not self._recheck and time.monotonic() - self._read_at < self.poll_seconds:
+            return self._era
+        return None
 
     def cache_failed(self) -> None:
         """A cache round trip failed: read the era again before trusting the cache."""

@@ -60,6 +60,11 @@ class LocalCopies:
         self._size = size
 
     def get(self, key: str):
+        entry = self.get_entry(key)
+        return None if entry is None else entry[1]
+
+    def get_entry(self, key: str) -> tuple[float, object] | None:
+        """(when it expires on the monotonic clock, value), or None."""
         with self._lock:
             entry = self._entries.get(key)
             if entry is None:
@@ -68,7 +73,7 @@ class LocalCopies:
                 del self._entries[key]
                 return None
             self._entries.move_to_end(key)
-            return entry[1]
+            return entry
 
     def set(self, key: str, value, seconds: float) -> None:
         with self._lock:
@@ -82,6 +87,9 @@ class NoCopies:
     """The in-process cache is this process's already: copies of it add nothing."""
 
     def get(self, key: str):
+        return None
+
+    def get_entry(self, key: str):
         return None
 
     def set(self, key: str, value, seconds: float) -> None:
@@ -112,6 +120,9 @@ class Breaker:
     def check(self) -> None:
         if time.monotonic() < self._open_until:
             raise CacheUnavailable("the cache failed less than a moment ago")
+
+    def is_open(self) -> bool:
+        return time.monotonic() < self._open_until
 
     def tripped(self) -> None:
         self._open_until = time.monotonic() + self.seconds

@@ -35,6 +35,7 @@ from best_app.cache_local import (NO_COPIES, Breaker, CacheUnavailable, LocalCop
                                   per_app)
 from best_app.cache_tracking import generation_tracking, thread_call
 from best_app.extensions import cache, db
+from best_app.hit_replay import NOTES as REPLAY_NOTES
 from best_app.models import ApiToken
 
 log = logging.getLogger(__name__)
@@ -200,14 +201,22 @@ def cached(namespace: str, key: str, load: Callable[[], Any], timeout: int | Non
         seconds = timeout = min(seconds, config.get("PROCESS_CACHE_SECONDS", 10))
     prepare = prepare or _as_is
     copies = per_app("best_app_local_cache", LocalCopies) if shared else NO_COPIES
+    # What this request used, when it may be replayed (best_app.hit_replay): only
+    # a request whose every look-up is a local hit is.
+    notes = request.environ.get(REPLAY_NOTES) if has_request_context() else None
+    if notes is not None:
+        notes.lookups += 1
     try:
         generations = _generations()
         generation = int(generations[namespace] or 0) if namespace in generations else _generation(namespace)
         full_key = f"{generations['era']}:{namespace}:{generation}:{key}"
         local_key = f"{generations['epoch']}:{full_key}"
-        value = copies.get(local_key)
-        if value is not None:
-            return value, HIT
+        entry = copies.get_entry(local_key)
+        if entry is not None:
+            if notes is not None and namespace in generations:
+                notes.hit(_EPOCH_KEY, generations["epoch"], _generation_key(namespace), generations[namespace],
+                          generations["era"], entry[0])
+            return entry[1], HIT
         value = cache.get(full_key)
     except Exception as error:  # any backend failure: serve from the database
         if shared:
