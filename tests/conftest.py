@@ -92,6 +92,16 @@ def client(app):
 
 
 @pytest.fixture
+def control():
+    """A Redis client of the test's own, to look at or disturb the shared cache (TEST_REDIS_URL)."""
+    import redis
+
+    client = redis.Redis.from_url(os.environ["TEST_REDIS_URL"])
+    yield client
+    client.close()
+
+
+@pytest.fixture
 def runner(app):
     return app.test_cli_runner()
 

@@ -7,11 +7,9 @@ connection. tests/faults/test_tracking.py does the same with server processes.
 """
 from __future__ import annotations
 
-import os
 from contextlib import contextmanager
 
 import pytest
-import redis
 
 from best_app import create_app
 from best_app.extensions import db
@@ -21,13 +19,6 @@ from tests.conftest import USING_POSTGRES, USING_REDIS, make_task, make_user
 
 pytestmark = pytest.mark.skipif(not (USING_POSTGRES and USING_REDIS),
                                 reason="needs PostgreSQL and Redis shared by two apps")
-
-
-@pytest.fixture
-def control():
-    client = redis.Redis.from_url(os.environ["TEST_REDIS_URL"])
-    yield client
-    client.close()
 
 
 @contextmanager

@@ -18,7 +18,7 @@ from best_app.extensions import db
 from best_app.models import ApiToken, User
 from best_app.models.base import utcnow
 from tests.conftest import USING_POSTGRES, USING_REDIS, make_task, make_user
-from tests.test_cache_tracking import control, other_replica, read  # noqa: F401  (control is a fixture)
+from tests.test_cache_tracking import other_replica, read
 
 shared_cache = pytest.mark.skipif(not (USING_POSTGRES and USING_REDIS),
                                    reason="needs PostgreSQL and Redis shared by two apps")
