@@ -5,7 +5,8 @@ A cached read that Flask serves from this process's local copies costs about
 matching, hooks, the response object and its headers): the data itself is
 already encoded. So a read that Flask answered entirely from local copies,
 every cached look-up a HIT (the token check's included), is kept as the
-response it sent: status, headers and body, with the generations, epoch and
+response it sent (if its view says the response is made of those look-ups
+alone): status, headers and body, with the generations, epoch and
 era it was made under and the earliest expiry of the copies it used.
 
 The same request again is answered with those bytes, by this WSGI
@@ -28,7 +29,8 @@ and no header that is not one of those or known to change nothing an API read
 answers (User-Agent, Accept-Encoding, the X-Forwarded-* headers, whose effect
 is the host and scheme that trusted proxies set). A request with any other
 header (Cookie, X-Request-ID, ...) or a body always goes to Flask.
-Only GET /api/ requests are replayed, and only responses without cookies.
+Only GET /api/ requests are replayed, only responses that their view says are
+made of cached reads alone (made_of_cached_reads), and none that sets a cookie.
 """
 from __future__ import annotations
 
@@ -37,7 +39,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from flask import Flask
+from flask import Flask, request
 
 NOTES = "best_app.replay_notes"
 
@@ -62,6 +64,10 @@ class ReplayNotes:
     lookups: int = 0  # cached look-ups made
     hits: int = 0  # of which local hits, noted here
     spoiled: bool = False
+    # Set by the view (made_of_cached_reads): the response is made of those look-ups and the
+    # request's key alone. A view that also reads the database (the change feed, an export)
+    # after a cached token check must never be replayed.
+    whole: bool = False
 
     def hit(self, epoch_key: str, epoch, generation_key: str, generation, era: int, expires: float) -> None:
         self.hits += 1
@@ -74,7 +80,7 @@ class ReplayNotes:
         self.expires = min(self.expires, expires)
 
     def usable(self) -> bool:
-        return not self.spoiled and self.hits == self.lookups > 0
+        return self.whole and not self.spoiled and self.hits == self.lookups > 0
 
 
 @dataclass(frozen=True)
@@ -182,6 +188,13 @@ class HitReplay:
             while self._bytes > self.max_bytes:  # oldest first
                 oldest = next(iter(self._replays))
                 self._bytes -= len(self._replays.pop(oldest).body)
+
+
+def made_of_cached_reads() -> None:
+    """Say that this request's response is made of its cached look-ups (and its key) alone."""
+    notes = request.environ.get(NOTES)
+    if notes is not None:
+        notes.whole = True
 
 
 def init_app(app: Flask) -> None:

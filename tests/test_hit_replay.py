@@ -217,3 +217,17 @@ def test_no_replay_while_the_cache_is_skipped_after_a_failure(app, client, auth_
     dispatches = Dispatches(app)
     assert client.get(url, headers=auth_headers).headers["X-Cache"] == "BYPASS"
     assert dispatches.count == 1
+
+
+@shared_cache
+def test_only_responses_made_of_cached_reads_are_replayed(app, client, auth_headers):
+    """The change feed and CSV exports read the database after a cached token check:
+    replaying them would serve an old feed, or hold a whole export in memory."""
+    task = make_task("v0")
+    dispatches = Dispatches(app)
+    for url in ("/api/v1/changes", f"/api/v1/tasks/{task.id}/history", "/api/v1/tasks?format=csv"):
+        for _ in range(4):
+            assert client.get(url, headers=auth_headers).status_code == 200
+    assert dispatches.count == 12
+    assert client.patch(f"/api/v1/tasks/{task.id}", json={"title": "v1"}, headers=auth_headers).status_code == 200
+    assert "v1" in client.get("/api/v1/tasks?format=csv", headers=auth_headers).get_data(as_text=True)

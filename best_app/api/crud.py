@@ -22,6 +22,7 @@ from best_app.api.csv_routes import wants_csv
 from best_app.caching import cached
 from best_app.csvio.export import csv_response
 from best_app.extensions import db
+from best_app.hit_replay import made_of_cached_reads
 from best_app.forms import MAX_ID
 from best_app.resources import REGISTRY, Resource
 from best_app.resources.counting import counts
@@ -38,6 +39,7 @@ def _cached_json(body: bytes | None, cache_status: str, etag: str | None = None,
                ("Cache-Control", "private, no-cache"), ("Vary", "Authorization")]
     if etag is not None:
         headers.append(("ETag", quote_etag(etag)))
+    made_of_cached_reads()  # and of the request: replayable while they stay current
     return current_app.response_class(body, status, headers, mimetype=None if body is None else "application/json")
 
 
