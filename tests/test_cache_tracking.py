@@ -17,7 +17,7 @@ from best_app.models import ApiToken, User
 from best_app.models.base import utcnow
 from tests.conftest import USING_POSTGRES, USING_REDIS, make_task, make_user
 
-pytestmark = pytest.mark.skipif(not (USING_POSTGRES and USING_REDIS),
+shared_cache = pytest.mark.skipif(not (USING_POSTGRES and USING_REDIS),
                                 reason="needs PostgreSQL and Redis shared by two apps")
 
 
@@ -46,6 +46,7 @@ def mget_calls(control) -> int:
     return control.info("commandstats").get("cmdstat_mget", {}).get("calls", 0)
 
 
+@shared_cache
 def test_warm_reads_make_no_round_trip_for_the_generations(client, auth_headers, control):
     task = make_task("t")
     with other_replica(trust_seconds=60) as reader:
@@ -57,6 +58,7 @@ def test_warm_reads_make_no_round_trip_for_the_generations(client, auth_headers,
         assert mget_calls(control) == before
 
 
+@shared_cache
 def test_a_write_through_one_replica_is_read_at_once_through_the_other(client, auth_headers):
     task = make_task("v0")
     with other_replica(trust_seconds=60) as reader:
@@ -70,6 +72,7 @@ def test_a_write_through_one_replica_is_read_at_once_through_the_other(client, a
         assert "HIT" in statuses
 
 
+@shared_cache
 def test_a_revoked_token_is_refused_at_once_by_another_replica(app):
     reader_id = make_user("reader").id
     db.session.commit()
@@ -88,6 +91,7 @@ def test_a_revoked_token_is_refused_at_once_by_another_replica(app):
             assert server.get("/api/v1/users", headers=headers).status_code == 401
 
 
+@shared_cache
 @pytest.mark.parametrize("fault", ["kill the tracking connection", "flush Redis"])
 def test_no_stale_read_after_the_tracking_connection_or_the_data_is_lost(client, auth_headers, control, fault):
     task = make_task("v0")
@@ -104,6 +108,7 @@ def test_no_stale_read_after_the_tracking_connection_or_the_data_is_lost(client,
             assert read(reader, auth_headers, task.id)[:2] == (f"v{version}", f'"{version + 1}"')
 
 
+@shared_cache
 def test_a_value_read_before_a_push_about_it_is_not_kept(app, control):
     """The reply to a round trip can be older than a push read before it is kept."""
     from best_app.cache_tracking import generation_tracking
@@ -124,3 +129,23 @@ def test_a_value_read_before_a_push_about_it_is_not_kept(app, control):
     _values, ticket = tracking.values(keys)
     tracking.keep(ticket, keys, [control.get(app.config["CACHE_KEY_PREFIX"] + key) for key in keys])
     assert tracking.values(keys)[0] is not None  # a round trip with nothing pushed meanwhile is kept
+
+
+def test_the_check_for_waiting_pushes_sees_bytes_and_a_closed_peer():
+    import socket
+
+    from best_app.cache_tracking import _always, waiting
+
+    assert waiting is not _always  # the GIL-keeping check is available here (Linux)
+    ours, theirs = socket.socketpair()
+    try:
+        assert not waiting(ours.fileno())
+        theirs.sendall(b"+PONG\r\n")
+        assert waiting(ours.fileno())
+        assert ours.recv(16) == b"+PONG\r\n"  # a peek: the bytes were left for redis-py
+        assert not waiting(ours.fileno())
+        theirs.close()
+        assert waiting(ours.fileno())  # end of file is for redis-py to read and report
+    finally:
+        ours.close()
+    assert waiting(ours.fileno())  # a closed descriptor: an error for redis-py to raise
