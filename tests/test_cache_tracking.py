@@ -4,12 +4,16 @@ Two apps in this process share PostgreSQL and Redis, each with its own
 tracking connection and local copies, as two replicas would: a write through
 one is read through the other at once, whatever happens to the tracking
 connection. tests/faults/test_tracking.py does the same with server processes.
+Each such test runs twice: with every read through Flask, and with the reads
+replayed (best_app.hit_replay), checking that the read before the write was a
+replay; tests/test_hit_replay.py tests the rest of replaying.
 """
 from __future__ import annotations
 
 from contextlib import contextmanager
 
 import pytest
+from flask import request_started
 
 from best_app import create_app
 from best_app.extensions import db
@@ -18,14 +22,18 @@ from best_app.models.base import utcnow
 from tests.conftest import USING_POSTGRES, USING_REDIS, make_task, make_user
 
 shared_cache = pytest.mark.skipif(not (USING_POSTGRES and USING_REDIS),
-                                reason="needs PostgreSQL and Redis shared by two apps")
+                                 reason="needs PostgreSQL and Redis shared by two apps")
+
+
+PATHS = pytest.mark.parametrize("replay", [False, True], ids=["through Flask", "replayed"])
 
 
 @contextmanager
-def other_replica(trust_seconds: float | None = None, retry_seconds: float | None = None):
+def other_replica(trust_seconds: float | None = None, retry_seconds: float | None = None, replay: bool = True):
     from config import TestConfig
 
     other = create_app(TestConfig())
+    other.config["CACHE_REPLAY"] = replay
     if trust_seconds is not None:
         other.config["CACHE_TRACKING_TRUST_SECONDS"] = trust_seconds
     if retry_seconds is not None:  # reconnect at the next request, to test that too
@@ -40,6 +48,38 @@ def read(client, headers, task_id):
     response = client.get(f"/api/v1/tasks/{task_id}", headers=headers)
     assert response.status_code == 200, response.get_data(as_text=True)
     return response.get_json()["title"], response.headers["ETag"], response.headers["X-Cache"]
+
+
+class Dispatches:
+    """How many requests an app's Flask request handling has seen (a replay is not one)."""
+
+    def __init__(self, app):
+        self.count = 0
+        request_started.connect(self._seen, app, weak=False)
+
+    def _seen(self, sender, **extra):
+        self.count += 1
+
+
+def warm(client, headers, url):
+    """Read until Flask has answered from local copies once (the read that is kept)."""
+    for _ in range(3):
+        response = client.get(url, headers=headers)
+        assert response.status_code in (200, 304), response.get_data(as_text=True)
+    return response
+
+
+@contextmanager
+def replayed_if(replay: bool, client, headers, url):
+    """With `replay`, warm `url` first and check that the read inside the block was a replay."""
+    if not replay:
+        yield
+        return
+    dispatches = Dispatches(client.application)
+    warm(client, headers, url)
+    before = dispatches.count
+    yield
+    assert dispatches.count == before, "that read was not a replay"
 
 
 def mget_calls(control) -> int:
@@ -59,13 +99,15 @@ def test_warm_reads_make_no_round_trip_for_the_generations(client, auth_headers,
 
 
 @shared_cache
-def test_a_write_through_one_replica_is_read_at_once_through_the_other(client, auth_headers):
+@PATHS
+def test_a_write_through_one_replica_is_read_at_once_through_the_other(client, auth_headers, replay):
     task = make_task("v0")
-    with other_replica(trust_seconds=60) as reader:
+    with other_replica(trust_seconds=60, replay=replay) as reader:
         statuses = set()
         for version in range(1, 151):
             # The reader's copy of the generation is warm: a missed push would show as a stale HIT.
-            statuses.add(read(reader, auth_headers, task.id)[2])
+            with replayed_if(replay, reader, auth_headers, f"/api/v1/tasks/{task.id}"):
+                statuses.add(read(reader, auth_headers, task.id)[2])
             written = client.patch(f"/api/v1/tasks/{task.id}", json={"title": f"v{version}"}, headers=auth_headers)
             assert written.status_code == 200
             assert read(reader, auth_headers, task.id)[:2] == (f"v{version}", written.headers["ETag"])
@@ -73,18 +115,20 @@ def test_a_write_through_one_replica_is_read_at_once_through_the_other(client, a
 
 
 @shared_cache
-def test_a_revoked_token_is_refused_at_once_by_another_replica(app):
+@PATHS
+def test_a_revoked_token_is_refused_at_once_by_another_replica(app, replay):
     reader_id = make_user("reader").id
     db.session.commit()
-    with other_replica(trust_seconds=60) as server:
+    with other_replica(trust_seconds=60, replay=replay) as server:
         for round_ in range(20):
             with app.app_context():  # this app stands for `flask tokens` beside the server
                 token, secret = ApiToken.issue(db.session.get(User, reader_id), name=f"round {round_}")
                 db.session.commit()
                 token_id = token.id
             headers = {"Authorization": f"Bearer {secret}"}
-            for _ in range(2):  # the second is answered from the cached token check
-                assert server.get("/api/v1/users", headers=headers).status_code == 200
+            with replayed_if(replay, server, headers, "/api/v1/users"):
+                for _ in range(2):  # the second is answered from the cached token check
+                    assert server.get("/api/v1/users", headers=headers).status_code == 200
             with app.app_context():
                 db.session.get(ApiToken, token_id).revoked_at = utcnow()
                 db.session.commit()
@@ -92,12 +136,15 @@ def test_a_revoked_token_is_refused_at_once_by_another_replica(app):
 
 
 @shared_cache
+@PATHS
 @pytest.mark.parametrize("fault", ["kill the tracking connection", "flush Redis"])
-def test_no_stale_read_after_the_tracking_connection_or_the_data_is_lost(client, auth_headers, control, fault):
+def test_no_stale_read_after_the_tracking_connection_or_the_data_is_lost(client, auth_headers, control, fault,
+                                                                         replay):
     task = make_task("v0")
-    with other_replica(trust_seconds=60, retry_seconds=0) as reader:
+    with other_replica(trust_seconds=60, retry_seconds=0, replay=replay) as reader:
         for version in range(1, 21):
-            assert read(reader, auth_headers, task.id)[:2] == (f"v{version - 1}", f'"{version}"')
+            with replayed_if(replay, reader, auth_headers, f"/api/v1/tasks/{task.id}"):
+                assert read(reader, auth_headers, task.id)[:2] == (f"v{version - 1}", f'"{version}"')
             if fault == "flush Redis":
                 control.flushdb()
             else:

@@ -3,8 +3,9 @@
 A replica that has answered a read from its local copies answers the same
 read again without Flask. Each test here counts the requests Flask handled
 (a request_started receiver), so a replay that stopped happening fails too.
-The cross-replica tests use two apps on one PostgreSQL and Redis, as
-tests/test_cache_tracking.py does; tests/faults/ run the same paths in
+tests/test_cache_tracking.py runs its cross-replica tests (a write through
+one app read at once through another, revoked tokens, a lost tracking
+connection, a flushed Redis) with replays too; tests/faults/ run them in
 server processes under faults.
 """
 from __future__ import annotations
@@ -12,35 +13,10 @@ from __future__ import annotations
 import time
 
 import pytest
-from flask import request_started
 
-from best_app.extensions import db
-from best_app.models import ApiToken, User
-from best_app.models.base import utcnow
-from tests.conftest import USING_POSTGRES, USING_REDIS, make_task, make_user
-from tests.test_cache_tracking import other_replica, read
+from tests.conftest import USING_REDIS, make_task
+from tests.test_cache_tracking import Dispatches, other_replica, shared_cache, warm
 
-shared_cache = pytest.mark.skipif(not (USING_POSTGRES and USING_REDIS),
-                                   reason="needs PostgreSQL and Redis shared by two apps")
-
-
-class Dispatches:
-    """How many requests an app's Flask request handling has seen."""
-
-    def __init__(self, app):
-        self.count = 0
-        request_started.connect(self._seen, app, weak=False)
-
-    def _seen(self, sender, **extra):
-        self.count += 1
-
-
-def warm(client, headers, url):
-    """Read until Flask has answered from local copies once (the read that is kept)."""
-    for _ in range(3):
-        response = client.get(url, headers=headers)
-        assert response.status_code in (200, 304), response.get_data(as_text=True)
-    return response
 
 
 @shared_cache
@@ -77,58 +53,6 @@ def test_only_the_same_request_is_replayed(app, client, auth_headers):
     # Not a GET: Flask.
     assert client.head(url, headers=auth_headers).status_code == 200
     assert dispatches.count == 5
-
-
-@shared_cache
-def test_a_write_through_another_replica_is_read_at_once(client, auth_headers):
-    task = make_task("v0")
-    with other_replica(trust_seconds=60) as reader:
-        reader_dispatches = Dispatches(reader.application)
-        for version in range(1, 101):
-            warm(reader, auth_headers, f"/api/v1/tasks/{task.id}")
-            before = reader_dispatches.count
-            assert read(reader, auth_headers, task.id)[0] == f"v{version - 1}"
-            assert reader_dispatches.count == before  # that read was a replay
-            written = client.patch(f"/api/v1/tasks/{task.id}", json={"title": f"v{version}"}, headers=auth_headers)
-            assert written.status_code == 200
-            assert read(reader, auth_headers, task.id)[:2] == (f"v{version}", written.headers["ETag"])
-
-
-@shared_cache
-def test_a_revoked_token_is_refused_at_once(app):
-    reader_id = make_user("reader").id
-    with other_replica(trust_seconds=60) as server:
-        dispatches = Dispatches(server.application)
-        for round_ in range(10):
-            with app.app_context():
-                token, secret = ApiToken.issue(db.session.get(User, reader_id), name=f"round {round_}")
-                db.session.commit()
-                token_id = token.id
-            headers = {"Authorization": f"Bearer {secret}"}
-            warm(server, headers, "/api/v1/users")
-            before = dispatches.count
-            assert server.get("/api/v1/users", headers=headers).status_code == 200
-            assert dispatches.count == before
-            with app.app_context():
-                db.session.get(ApiToken, token_id).revoked_at = utcnow()
-                db.session.commit()
-            assert server.get("/api/v1/users", headers=headers).status_code == 401
-
-
-@shared_cache
-@pytest.mark.parametrize("fault", ["kill the tracking connection", "flush Redis"])
-def test_no_stale_replay_after_the_tracking_connection_or_the_data_is_lost(client, auth_headers, control, fault):
-    task = make_task("v0")
-    with other_replica(trust_seconds=60, retry_seconds=0) as reader:
-        for version in range(1, 11):
-            warm(reader, auth_headers, f"/api/v1/tasks/{task.id}")
-            if fault == "flush Redis":
-                control.flushdb()
-            else:
-                control.client_kill_filter(_type="pubsub")
-            assert client.patch(f"/api/v1/tasks/{task.id}", json={"title": f"v{version}"},
-                                headers=auth_headers).status_code == 200
-            assert read(reader, auth_headers, task.id)[:2] == (f"v{version}", f'"{version + 1}"')
 
 
 @shared_cache
