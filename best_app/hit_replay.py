@@ -52,6 +52,9 @@ _ALLOWED_HEADERS = frozenset({
     "HTTP_X_FORWARDED_PORT", "HTTP_X_FORWARDED_PREFIX", "HTTP_X_REAL_IP",
 })
 _MAX_BODY = 256 * 1024
+# What an entry costs beside its body (key, headers, generations), counted against the bound
+# so that many small replies cannot take more memory than it says.
+_ENTRY_OVERHEAD = 2048
 
 
 @dataclass
@@ -182,12 +185,12 @@ class HitReplay:
         with self._lock:
             old = self._replays.pop(key, None)
             if old is not None:
-                self._bytes -= len(old.body)
+                self._bytes -= len(old.body) + _ENTRY_OVERHEAD
             self._replays[key] = replay
-            self._bytes += len(replay.body)
+            self._bytes += len(replay.body) + _ENTRY_OVERHEAD
             while self._bytes > self.max_bytes:  # oldest first
                 oldest = next(iter(self._replays))
-                self._bytes -= len(self._replays.pop(oldest).body)
+                self._bytes -= len(self._replays.pop(oldest).body) + _ENTRY_OVERHEAD
 
 
 def made_of_cached_reads() -> None:

@@ -115,13 +115,15 @@ def test_the_embedded_default_replays_nothing(app, client, auth_headers):
 
 
 def test_the_kept_responses_are_bounded(app):
-    from best_app.hit_replay import HitReplay, Replay
+    from best_app.hit_replay import _ENTRY_OVERHEAD, HitReplay, Replay
 
-    replays = HitReplay(app, app.wsgi_app, max_bytes=1000)
+    replays = HitReplay(app, app.wsgi_app, max_bytes=3 * (300 + _ENTRY_OVERHEAD))
     for number in range(10):
         replays._keep(("key", number), Replay("200 OK", (), b"x" * 300, [], [], 0, float("inf")))
-    assert replays._bytes <= 1000
-    assert list(replays._replays) == [("key", 7), ("key", 8), ("key", 9)]
+    assert list(replays._replays) == [("key", 7), ("key", 8), ("key", 9)]  # the oldest went first
+    for number in range(100):  # many tiny replies count their keys and headers too
+        replays._keep(("tiny", number), Replay("200 OK", (), b"", [], [], 0, float("inf")))
+    assert len(replays._replays) == 3 and replays._bytes <= replays.max_bytes
 
 
 @shared_cache
