@@ -58,5 +58,8 @@ def moment(name: str, raw: str) -> datetime:
         return value.replace(tzinfo=timezone.utc)
     try:
         return value.astimezone(timezone.utc)
-    except OverflowError:  # "0001-01-01T00:00:00+04:29" is before the first moment a datetime holds
-        raise BadParameter(name, "is out of range: in UTC it falls before year 1 or after year 9999") from None
+    except OverflowError:
+        # "0001-01-01T00:00:00+04:29" is a valid date-time before the first moment a datetime
+        # holds in UTC (and "9999-12-31T23:59:59-01:00" after the last). As a bound it means
+        # the same as that first (or last) moment: no stored time lies beyond it.
+        return (datetime.min if value.year == 1 else datetime.max).replace(tzinfo=timezone.utc)

@@ -232,8 +232,13 @@ def test_a_search_through_a_common_reference_is_counted_from_the_counter(client,
     assert count("/api/v1/cars?q=commonname&count=true") == {"value": 8, "exact": True, "estimated": False}
 
 
-@pytest.mark.parametrize("moment", ["0001-01-01T00:00:00+04:29", "9999-12-31T23:59:59-01:00"])
-def test_a_moment_outside_what_utc_can_hold_is_a_400_naming_it(client, auth_headers, admin_user, moment):
-    response = client.get(f"/api/v1/tasks?created_before={quote(moment)}", headers=auth_headers)
-    assert_problem(response, 400)
-    assert "created_before" in response.get_json()["detail"]
+@pytest.mark.parametrize("moment, before, after", [("0001-01-01T00:00:00+04:29", 0, 1),
+                                                    ("9999-12-31T23:59:59-01:00", 1, 0)])
+def test_a_moment_beyond_what_utc_can_hold_is_a_bound_like_the_first_or_last(client, auth_headers, admin_user,
+                                                                               moment, before, after):
+    """Valid date-times (the document says so) whose UTC falls before year 1 or after 9999."""
+    make_task("any")
+    for name, expected in (("created_before", before), ("created_after", after), ("updated_before", before)):
+        response = client.get(f"/api/v1/tasks?{name}={quote(moment)}", headers=auth_headers)
+        assert response.status_code == 200, response.get_json()
+        assert len(response.get_json()["items"]) == expected, name
