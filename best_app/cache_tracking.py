@@ -45,6 +45,7 @@ import logging
 import socket
 import threading
 import time
+from typing import Callable
 
 import redis
 from redis.connection import parse_url
@@ -65,8 +66,11 @@ class Tracking:
     """Generation values that Redis invalidates by push; thread-safe."""
 
     def __init__(self, url: str, key_prefix: str, tracked: str, socket_timeout: float, retry_seconds: float,
-                 trust_seconds: float):
-        """Track the keys starting with `tracked`, stored in Redis under `key_prefix`."""
+                 trust_seconds: float, on_lost: Callable[[], None]):
+        """Track the keys starting with `tracked`, stored in Redis under `key_prefix`.
+        `on_lost` is called when the connection is lost, from any thread, with or without
+        an app context (replays check tracking before Flask makes one)."""
+        self._on_lost = on_lost
         self._url, self._key_prefix, self._tracked = url, key_prefix.encode(), (key_prefix + tracked).encode()
         self._socket_timeout = socket_timeout
         self._retry_seconds = retry_seconds
@@ -202,7 +206,7 @@ class Tracking:
             self._connection.disconnect()
             self._connection = None
         # Writes made while it was down may have started a new cache era.
-        era_clock().cache_failed()
+        self._on_lost()
 
 
 def _waiting_with_the_gil():
@@ -250,7 +254,8 @@ def generation_tracking() -> Tracking | None:
         config["CACHE_REDIS_URL"], cache.cache._get_prefix(), "gen:",
         socket_timeout=config.get("CACHE_OPTIONS", {}).get("socket_timeout", 0.5),
         retry_seconds=config.get("CACHE_RETRY_SECONDS", 1.0),
-        trust_seconds=config.get("CACHE_TRACKING_TRUST_SECONDS", 0.25)))
+        trust_seconds=config.get("CACHE_TRACKING_TRUST_SECONDS", 0.25),
+        on_lost=era_clock().cache_failed))
 
 
 def thread_call(*command):

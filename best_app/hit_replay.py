@@ -37,7 +37,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from flask import Flask, request
 
@@ -52,9 +52,9 @@ _ALLOWED_HEADERS = frozenset({
     "HTTP_X_FORWARDED_PORT", "HTTP_X_FORWARDED_PREFIX", "HTTP_X_REAL_IP",
 })
 _MAX_BODY = 256 * 1024
-# What an entry costs beside its body (key, headers, generations), counted against the bound
-# so that many small replies cannot take more memory than it says.
-_ENTRY_OVERHEAD = 2048
+# What an entry costs beside its body and the strings of its key and headers (which the
+# client chooses: a long query string is kept in both), counted against the bound.
+_ENTRY_OVERHEAD = 1024
 
 
 @dataclass
@@ -95,6 +95,7 @@ class Replay:
     values: list
     era: int
     expires: float
+    size: int = 0  # bytes counted against the bound (see HitReplay._keep)
 
 
 class HitReplay:
@@ -103,7 +104,7 @@ class HitReplay:
     def __init__(self, app: Flask, wsgi_app, max_bytes: int = 32 * 1024 * 1024):
         self.app = app
         self.wsgi_app = wsgi_app
-        self.prefix = (app.config.get("APPLICATION_ROOT") or "/").rstrip("/") + "/api/"
+        self.prefix = "/api/"  # PATH_INFO, below any script root
         self.max_bytes = max_bytes
         self._replays: dict[tuple, Replay] = {}
         self._bytes = 0
@@ -124,7 +125,7 @@ class HitReplay:
     def _key(self, environ) -> tuple | None:
         if environ.get("REQUEST_METHOD") != "GET" or not environ.get("PATH_INFO", "").startswith(self.prefix):
             return None
-        if environ.get("CONTENT_LENGTH") not in (None, "", "0") or not self.app.config.get("CACHE_REPLAY", True):
+        if environ.get("CONTENT_LENGTH") not in (None, "", "0") or not self._enabled():
             return None
         for name in environ:
             if name[:5] == "HTTP_" and name not in _ALLOWED_HEADERS:
@@ -135,6 +136,12 @@ class HitReplay:
                 environ.get("HTTP_IF_NONE_MATCH"),
                 # Kept by hash, as the token cache is: no secret stays in memory as a key.
                 authorization and hashlib.sha256(authorization.encode("latin-1")).digest())
+
+    def _enabled(self) -> bool:
+        """Replays need pushed generations: without them nothing could be replayed, so keep nothing."""
+        config = self.app.config
+        return (config.get("CACHE_REPLAY", True) and config.get("CACHE_TYPE") == "RedisCache"
+                and config.get("CACHE_TRACKING", True))
 
     def _current(self, replay: Replay) -> bool:
         """Whether Flask would serve this request from the same local copies now."""
@@ -182,15 +189,18 @@ class HitReplay:
         return [body]
 
     def _keep(self, key: tuple, replay: Replay) -> None:
+        size = (_ENTRY_OVERHEAD + len(replay.body) + sum(len(part) for part in key if part)
+                + sum(len(name) + len(value) for name, value in replay.headers))
+        replay = replace(replay, size=size)
         with self._lock:
             old = self._replays.pop(key, None)
             if old is not None:
-                self._bytes -= len(old.body) + _ENTRY_OVERHEAD
+                self._bytes -= old.size
             self._replays[key] = replay
-            self._bytes += len(replay.body) + _ENTRY_OVERHEAD
+            self._bytes += size
             while self._bytes > self.max_bytes:  # oldest first
                 oldest = next(iter(self._replays))
-                self._bytes -= len(self._replays.pop(oldest).body) + _ENTRY_OVERHEAD
+                self._bytes -= self._replays.pop(oldest).size
 
 
 def made_of_cached_reads() -> None:

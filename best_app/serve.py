@@ -2,7 +2,8 @@
 
 `waitress-serve` exits at once on SIGTERM, dropping requests in flight: a
 replica being restarted behind nginx would turn them into 502s. Here SIGTERM
-(or Ctrl-C) first closes the listening socket, so new connections are refused
+(or Ctrl-C) first accepts the connections waiting in the backlog (see
+_accept_pending), then closes the listening socket, so new connections are refused
 and nginx sends them to another replica. Requests already received, and any
 that still come on open keep-alive connections, are answered with
 `Connection: close`, so the client (nginx) never sends another on that
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import select
 import signal
 import threading
 import time
@@ -69,6 +71,25 @@ def _close_idle_channels(socket_map: dict, idle_seconds: float) -> int:
     return still_open
 
 
+def _accept_pending(server, limit: int = 10_000) -> int:
+    """Accept the connections waiting in the listening socket's backlog; return how many.
+
+    Closing a listening socket resets the connections the kernel completed but nobody
+    accepted yet, and a request nginx had already written into one would be lost (for a
+    POST, a 502: nginx must not send it again). Accepted, they are served like the rest.
+    """
+    poller = select.poll()
+    poller.register(server.socket, select.POLLIN)
+    accepted = 0
+    while accepted < limit and poller.poll(0):
+        before = len(server._map)
+        server.handle_accept()
+        if len(server._map) == before:  # nothing accepted after all (the peer gave up)
+            break
+        accepted += 1
+    return accepted
+
+
 def _loop_once(socket_map: dict, timeout: float) -> None:
     wasyncore.loop(timeout=timeout, map=socket_map, use_poll=True, count=1)
 
@@ -81,6 +102,9 @@ def serve(app, host: str, port: int, threads: int, drain_seconds: float,
     server = create_server(app, map=socket_map, host=host, port=port, threads=threads, ident="best_app",
                            clear_untrusted_proxy_headers=False)
     server.channel_class = _Channel
+    if drain_seconds <= idle_seconds:
+        log.warning("DRAIN_SECONDS (%s) is not above %s: stopping may close keep-alive connections nginx "
+                    "is about to use", drain_seconds, idle_seconds)
     stopping = threading.Event()
 
     def request_stop(signum, frame):
@@ -95,6 +119,7 @@ def serve(app, host: str, port: int, threads: int, drain_seconds: float,
 
     log.info("stopping: no new connections; finishing requests in flight")
     server.draining = True
+    _accept_pending(server)
     server.accepting = False
     server.del_channel()
     server.socket.close()

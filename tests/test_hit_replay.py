@@ -94,13 +94,16 @@ def test_a_replay_lasts_no_longer_than_the_copies_it_was_made_from(app, client, 
 
 
 @shared_cache
-def test_nothing_is_replayed_when_turned_off(app, client, auth_headers):
-    app.config["CACHE_REPLAY"] = False
+@pytest.mark.parametrize("setting", ["CACHE_REPLAY", "CACHE_TRACKING"])
+def test_nothing_is_replayed_or_kept_when_turned_off(app, client, auth_headers, setting):
+    """Off, or without pushed generations (which a replay needs), reads go to Flask and no reply is kept."""
+    app.config[setting] = False
     task = make_task("t")
     dispatches = Dispatches(app)
     warm(client, auth_headers, f"/api/v1/tasks/{task.id}")
     client.get(f"/api/v1/tasks/{task.id}", headers=auth_headers)
     assert dispatches.count == 4
+    assert not app.wsgi_app._replays
 
 
 def test_the_embedded_default_replays_nothing(app, client, auth_headers):
@@ -117,13 +120,21 @@ def test_the_embedded_default_replays_nothing(app, client, auth_headers):
 def test_the_kept_responses_are_bounded(app):
     from best_app.hit_replay import _ENTRY_OVERHEAD, HitReplay, Replay
 
-    replays = HitReplay(app, app.wsgi_app, max_bytes=3 * (300 + _ENTRY_OVERHEAD))
+    def reply(body=b"", headers=()):
+        return Replay("200 OK", headers, body, [], [], 0, float("inf"))
+
+    replays = HitReplay(app, app.wsgi_app, max_bytes=3 * (300 + _ENTRY_OVERHEAD + 10))
     for number in range(10):
-        replays._keep(("key", number), Replay("200 OK", (), b"x" * 300, [], [], 0, float("inf")))
-    assert list(replays._replays) == [("key", 7), ("key", 8), ("key", 9)]  # the oldest went first
-    for number in range(100):  # many tiny replies count their keys and headers too
-        replays._keep(("tiny", number), Replay("200 OK", (), b"", [], [], 0, float("inf")))
+        replays._keep(("key", str(number)), reply(b"x" * 300))
+    assert list(replays._replays) == [("key", "7"), ("key", "8"), ("key", "9")]  # the oldest went first
+    for number in range(100):  # many tiny replies count what every entry costs too
+        replays._keep(("tiny", str(number)), reply())
     assert len(replays._replays) == 3 and replays._bytes <= replays.max_bytes
+    # The client chooses the key (a long query string) and what the headers echo (Link): both
+    # count, so this one pushes out every other entry.
+    long_query = "pad=" + "x" * 1000
+    replays._keep(("/api/v1/tasks", long_query), reply(headers=(("Link", f"<{long_query}>"),)))
+    assert list(replays._replays) == [("/api/v1/tasks", long_query)] and replays._bytes <= replays.max_bytes
 
 
 @shared_cache
@@ -157,3 +168,37 @@ def test_only_responses_made_of_cached_reads_are_replayed(app, client, auth_head
     assert dispatches.count == 12
     assert client.patch(f"/api/v1/tasks/{task.id}", json={"title": "v1"}, headers=auth_headers).status_code == 200
     assert "v1" in client.get("/api/v1/tasks?format=csv", headers=auth_headers).get_data(as_text=True)
+
+
+@shared_cache
+def test_a_lost_connection_noticed_before_flask_still_has_the_era_read_again(app, client, auth_headers, control):
+    """A replay is checked before Flask makes an app context: the tracking connection found
+    lost there must still make the next cached read re-read the era (writes during the
+    outage may have started a new one)."""
+    import threading
+
+    from best_app.cache_era import era_clock
+    from best_app.cache_tracking import generation_tracking
+
+    task = make_task("t")
+    warm(client, auth_headers, f"/api/v1/tasks/{task.id}")
+    clock = era_clock()
+    clock.poll_seconds = 60
+    clock.current()
+    assert clock.known() is not None
+    control.client_kill_filter(_type="pubsub")
+    tracking = generation_tracking()
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": f"/api/v1/tasks/{task.id}", "QUERY_STRING": "",
+               "SCRIPT_NAME": "", "wsgi.url_scheme": "http", "HTTP_HOST": "localhost",
+               "HTTP_AUTHORIZATION": auth_headers["Authorization"]}
+    replays = app.wsgi_app
+    for _ in range(100):  # until the kill has reached the socket
+        # The replay check alone, on a thread of its own, as waitress's threads run it: no app context.
+        outside = threading.Thread(target=lambda: replays._current(replays._replays[replays._key(environ)]))
+        outside.start()
+        outside.join()
+        if tracking._connection is None:
+            break
+        time.sleep(0.01)
+    assert tracking._connection is None
+    assert clock.known() is None  # the era is read again before the cache is trusted
