@@ -79,33 +79,57 @@ def _failed(error: Exception | None = None) -> None:
     era_clock().cache_failed()
 
 
-def _generations() -> dict:
-    # One MGET per request fetches the epoch and every namespace's generation,
-    # so a request that checks its token and then reads a resource pays one
-    # round trip for both. Kept in the request's environ: never shared.
+def _generations(namespace: str | None = None) -> dict:
+    """The epoch, the era and the generations, memoised for the request in its environ (never
+    shared); `namespace`'s is always among them.
+
+    With pushed generations, only the epoch and `namespace`'s generation are asked of the
+    local copies: a write bumps its own tables' generations (and drops them here), and the
+    next request's token check needs only the tokens' one, which is still known. Whenever a
+    round trip is needed, one MGET fetches the epoch and every namespace's generation, so a
+    request that checks its token and then reads a resource pays one round trip for both.
+    """
     memo = request.environ.get(_GENERATIONS) if has_request_context() else None
-    if memo is None and not _shared():
+    if memo is not None and (namespace is None or namespace in memo):
+        return memo
+    if not _shared():
         local = _process_generations()
-        memo = {"epoch": "process", "era": 0, **{ns: local.get(ns) for ns in _generation_keys()[0]}}
-    if memo is None:
-        _breaker().check()
-        namespaces, keys = _generation_keys()
-        tracking = generation_tracking()
-        values, ticket = tracking.values(keys) if tracking else (None, None)
-        if values is None:
-            values = _get_many(*keys)
-            if tracking:
-                tracking.keep(ticket, keys, values)
-        memo = {"epoch": values[0], **dict(zip(namespaces, values[1:]))}
-        if memo["epoch"] is None:
-            cache.add(_EPOCH_KEY, uuid.uuid4().hex, timeout=0)
-            memo["epoch"] = cache.get(_EPOCH_KEY)
-        # Read only once the round trip above has succeeded: after an outage,
-        # the era must be the one recorded by writes made during it.
-        memo["era"] = era_clock().current()
-        if has_request_context():
-            request.environ[_GENERATIONS] = memo
+        return {"epoch": "process", "era": 0, **{ns: local.get(ns) for ns in _generation_keys()[0]}}
+    _breaker().check()
+    namespaces, keys = _generation_keys()
+    tracking = generation_tracking()
+    fresh, ticket = None, None
+    if tracking:
+        if namespace in _namespace_set():
+            values, _ticket = tracking.values([_EPOCH_KEY, _generation_key(namespace)])
+            if values is not None and (memo is None or values[0] == memo["epoch"]):
+                fresh = {"epoch": values[0], namespace: values[1]}
+        if fresh is None:
+            values, ticket = tracking.values(keys)
+            if values is not None:
+                fresh = {"epoch": values[0], **dict(zip(namespaces, values[1:]))}
+    if fresh is None:
+        values = _get_many(*keys)
+        if tracking:
+            tracking.keep(ticket, keys, values)
+        fresh = {"epoch": values[0], **dict(zip(namespaces, values[1:]))}
+    if fresh["epoch"] is None:
+        cache.add(_EPOCH_KEY, uuid.uuid4().hex, timeout=0)
+        fresh["epoch"] = cache.get(_EPOCH_KEY)
+    memo = {**(memo or {}), **fresh}
+    # Read only once the round trip above (if any) has succeeded: after an outage,
+    # the era must be the one recorded by writes made during it.
+    memo["era"] = era_clock().current()
+    if has_request_context():
+        request.environ[_GENERATIONS] = memo
     return memo
+
+
+def _namespace_set() -> frozenset[str]:
+    found = _KEYS.get("set")
+    if found is None:
+        found = _KEYS.setdefault("set", frozenset(_generation_keys()[0]))
+    return found
 
 
 def _all_namespaces() -> list[str]:
@@ -121,7 +145,7 @@ def _generation_keys() -> tuple[list[str], list[str]]:
     return found
 
 
-_KEYS: dict[str, tuple[list[str], list[str]]] = {}
+_KEYS: dict[str, object] = {}
 
 
 _AFFECTED: dict[str, frozenset[str]] = {}
@@ -207,7 +231,7 @@ def cached(namespace: str, key: str, load: Callable[[], Any], timeout: int | Non
     if notes is not None:
         notes.lookups += 1
     try:
-        generations = _generations()
+        generations = _generations(namespace)
         generation = int(generations[namespace] or 0) if namespace in generations else _generation(namespace)
         full_key = f"{generations['era']}:{namespace}:{generation}:{key}"
         local_key = f"{generations['epoch']}:{full_key}"
