@@ -118,7 +118,7 @@ class Breaker:
         self._open_until = float("-inf")
 
     def check(self) -> None:
-        if time.monotonic() < self._open_until:
+        if self.is_open():
             raise CacheUnavailable("the cache failed less than a moment ago")
 
     def is_open(self) -> bool:

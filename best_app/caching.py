@@ -100,7 +100,7 @@ def _generations(namespace: str | None = None) -> dict:
     tracking = generation_tracking()
     fresh, ticket = None, None
     if tracking:
-        if namespace in _namespace_set():
+        if namespace in _affected():  # a table's namespace (_affected is keyed by every one)
             values, _ticket = tracking.values([_EPOCH_KEY, _generation_key(namespace)])
             if values is not None and (memo is None or values[0] == memo["epoch"]):
                 fresh = {"epoch": values[0], namespace: values[1]}
@@ -125,13 +125,6 @@ def _generations(namespace: str | None = None) -> dict:
     return memo
 
 
-def _namespace_set() -> frozenset[str]:
-    found = _KEYS.get("set")
-    if found is None:
-        found = _KEYS.setdefault("set", frozenset(_generation_keys()[0]))
-    return found
-
-
 def _all_namespaces() -> list[str]:
     return sorted(_affected())
 
@@ -145,7 +138,7 @@ def _generation_keys() -> tuple[list[str], list[str]]:
     return found
 
 
-_KEYS: dict[str, object] = {}
+_KEYS: dict[str, tuple[list[str], list[str]]] = {}
 
 
 _AFFECTED: dict[str, frozenset[str]] = {}
