@@ -77,10 +77,10 @@ def configure_logging(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from best_app import auth, hit_replay, history, sqlite
+    from best_app import auth, db_pool, hit_replay, history, sqlite
     from best_app.extensions import cache, csrf, db, limiter, migrate
 
-    db.init_app(app)
+    db_pool.init_app(app)  # db.init_app, and the pool's check of a connection
     sqlite.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True,
                      compare_type=True)

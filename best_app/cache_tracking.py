@@ -32,17 +32,14 @@ When a local value may be trusted:
   reads make round trips until a new connection is subscribed.
 
 No thread is needed: a request drains the socket before trusting anything (first
-asking, without letting go of the GIL, whether anything is waiting: `waiting`), and
+asking, without letting go of the GIL, whether anything is waiting: best_app.socket_peek), and
 sends the next PING when the last answer is getting old. While the process is
 idle the pushes wait in the socket; should Redis give up on a reader that slow,
 the closed connection drops everything, as above.
 """
 from __future__ import annotations
 
-import ctypes
-import errno
 import logging
-import socket
 import threading
 import time
 from typing import Callable
@@ -55,6 +52,7 @@ from flask import current_app
 from best_app.cache_era import era_clock
 from best_app.cache_local import per_app
 from best_app.extensions import cache
+from best_app.socket_peek import waiting
 
 log = logging.getLogger(__name__)
 
@@ -207,42 +205,6 @@ class Tracking:
             self._connection = None
         # Writes made while it was down may have started a new cache era.
         self._on_lost()
-
-
-def _waiting_with_the_gil():
-    """A check for bytes waiting on a socket that keeps the GIL, or None where there is none.
-
-    Every request asks whether a push is waiting. redis-py's can_read asks the
-    socket with three system calls, each releasing the GIL; under waitress's
-    threads each release can cost a wait of up to the switch interval for
-    another thread to give it back. Measured under wrk, that check alone took a
-    third of a replayed hit's throughput. A non-blocking peek called through
-    ctypes.PyDLL keeps the GIL (it never blocks: MSG_DONTWAIT) and cost 4%.
-    """
-    try:
-        libc = ctypes.PyDLL(None, use_errno=True)
-        recv = libc.recv
-    except (OSError, AttributeError):
-        return None
-    recv.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
-    recv.restype = ctypes.c_ssize_t
-    byte = ctypes.create_string_buffer(1)
-    flags = socket.MSG_PEEK | socket.MSG_DONTWAIT
-
-    def waiting(fd: int) -> bool:
-        # Nothing waiting is -1 with EAGAIN; anything else (bytes, the peer closing
-        # the connection, an error) is for redis-py to read and report.
-        return recv(fd, byte, 1, flags) != -1 or ctypes.get_errno() not in (errno.EAGAIN, errno.EWOULDBLOCK)
-
-    return waiting
-
-
-def _always(fd: int) -> bool:
-    return True
-
-
-# Where there is no such call, redis-py's can_read decides every time.
-waiting = _waiting_with_the_gil() or _always
 
 
 def generation_tracking() -> Tracking | None:

@@ -202,9 +202,9 @@ def test_a_value_read_before_a_push_about_it_is_not_kept(app, control):
 def test_the_check_for_waiting_pushes_sees_bytes_and_a_closed_peer():
     import socket
 
-    from best_app.cache_tracking import _always, waiting
+    from best_app.socket_peek import always, waiting
 
-    assert waiting is not _always  # the GIL-keeping check is available here (Linux)
+    assert waiting is not always  # the GIL-keeping check is available here (Linux)
     ours, theirs = socket.socketpair()
     try:
         assert not waiting(ours.fileno())
@@ -213,7 +213,7 @@ def test_the_check_for_waiting_pushes_sees_bytes_and_a_closed_peer():
         assert ours.recv(16) == b"+PONG\r\n"  # a peek: the bytes were left for redis-py
         assert not waiting(ours.fileno())
         theirs.close()
-        assert waiting(ours.fileno())  # end of file is for redis-py to read and report
+        assert waiting(ours.fileno())  # end of file is for its owner to read and report
     finally:
         ours.close()
-    assert waiting(ours.fileno())  # a closed descriptor: an error for redis-py to raise
+    assert waiting(ours.fileno())  # a closed descriptor: an error for its owner to raise

@@ -2,8 +2,8 @@
 
 Every connection is cut and, for a moment, new ones are refused. Requests
 caught by it answer 503 with Retry-After (never 500 or 502), nothing that was
-acknowledged is lost, and service is back within seconds: the pool's pre-ping
-replaces the dead connections as they are checked out. Run once through nginx
+acknowledged is lost, and service is back within seconds: the pool's check at
+checkout (best_app.db_pool) replaces the dead connections before lending them. Run once through nginx
 and once straight at a replica, so the app's part holds on its own.
 """
 from __future__ import annotations
