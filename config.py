@@ -115,10 +115,14 @@ class Config:
         # None means "the embedded SQLite file"; the factory fills in the path
         # because only it knows the instance folder.
         self.SQLALCHEMY_DATABASE_URI = normalise_database_url(database_url) if database_url else None
+        # For psycopg2 the factory makes the pre-ping a look at the socket (best_app.db_pool).
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        self.WAITRESS_THREADS = _int(env, "WAITRESS_THREADS", 8, minimum=1)
         if self.SQLALCHEMY_DATABASE_URI and not self.SQLALCHEMY_DATABASE_URI.startswith("sqlite"):
             self.SQLALCHEMY_ENGINE_OPTIONS.update(
-                pool_size=_int(env, "DB_POOL_SIZE", 5, minimum=1),
+                # One kept connection per thread: with fewer, the threads beyond the pool
+                # would each open (and close) an overflow connection per request.
+                pool_size=_int(env, "DB_POOL_SIZE", self.WAITRESS_THREADS, minimum=1),
                 max_overflow=_int(env, "DB_MAX_OVERFLOW", 10),
                 pool_recycle=_int(env, "DB_POOL_RECYCLE", 1800, minimum=1),
                 pool_timeout=_int(env, "DB_POOL_TIMEOUT", 10, minimum=1),
@@ -145,7 +149,6 @@ class Config:
             self.CACHE_TYPE = "SimpleCache"
 
         self.PORT = _int(env, "PORT", 8000, minimum=1)
-        self.WAITRESS_THREADS = _int(env, "WAITRESS_THREADS", 8, minimum=1)
         level = env.get("LOG_LEVEL", "INFO").upper()
         if not isinstance(logging.getLevelName(level), int):
             raise ConfigError(f"LOG_LEVEL must be a logging level such as INFO, got {level!r}")

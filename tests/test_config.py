@@ -39,6 +39,12 @@ def test_pool_sizes_come_from_the_environment():
     assert config.SQLALCHEMY_ENGINE_OPTIONS["pool_size"] == 12
 
 
+def test_the_pool_keeps_a_connection_per_server_thread_by_default():
+    # Fewer, and every request beyond the pool would open and close a connection.
+    config = Config({"SECRET_KEY": "x", "DATABASE_URL": "postgresql://db/app", "WAITRESS_THREADS": "6"})
+    assert config.SQLALCHEMY_ENGINE_OPTIONS["pool_size"] == 6
+
+
 @pytest.mark.parametrize("name,value", [("PORT", "eighty"), ("WAITRESS_THREADS", "0"),
                                         ("LOG_LEVEL", "LOUD"), ("SESSION_COOKIE_SECURE", "maybe")])
 def test_bad_values_name_the_setting(name, value):
