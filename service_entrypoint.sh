@@ -7,7 +7,7 @@ set -euo pipefail
 export FLASK_APP=best_app
 : "${HOST:=0.0.0.0}"
 : "${PORT:=8000}"
-: "${WAITRESS_THREADS:=8}"
+: "${WAITRESS_THREADS:=4}"
 : "${DB_WAIT_SECONDS:=60}"
 
 flask wait-for-db --timeout "$DB_WAIT_SECONDS"

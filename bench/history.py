@@ -270,7 +270,7 @@ def main(argv=None) -> int:
     parser.add_argument("--duration", type=int, default=5, help="seconds per wrk measurement")
     parser.add_argument("--rounds", type=int, default=2, help="wrk measurements of each write (median)")
     parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--threads", type=int, default=8, help="waitress threads")
+    parser.add_argument("--threads", type=int, default=4, help="waitress threads (the app's default)")
     parser.add_argument("--requests", type=int, default=100, help="timed requests per read")
     parser.add_argument("--seconds", type=float, default=10, help="stop a read's timing after this long")
     parser.add_argument("--database-url", help="use (and fill, the first time) this database")

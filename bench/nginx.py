@@ -94,7 +94,7 @@ def main(argv=None) -> int:
     parser.add_argument("--duration", type=int, default=5, help="seconds per measurement")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--replicas", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=8, help="waitress threads per replica")
+    parser.add_argument("--threads", type=int, default=4, help="waitress threads per replica (the app's default)")
     args = parser.parse_args(argv)
     if not shutil.which("wrk"):
         print("wrk is not installed (apt-get install wrk)", file=sys.stderr)

@@ -139,7 +139,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description="Serve best_app with waitress.")
     parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
-    parser.add_argument("--threads", type=int, default=int(os.environ.get("WAITRESS_THREADS", "8")))
+    parser.add_argument("--threads", type=int, default=int(os.environ.get("WAITRESS_THREADS", "4")))
     parser.add_argument("--drain-seconds", type=float, default=float(os.environ.get("DRAIN_SECONDS", "25")))
     args = parser.parse_args(argv)
 
