@@ -7,7 +7,7 @@ GET of the same body (bench.fastapi_peer), and best_app's cached reads with
 CACHE_TRACKING off (one Redis round trip per read, as before it) and with
 CACHE_REPLAY off (every read through Flask, as before replays).
 
-    python -m bench.api [--duration 5] [--connections 16] [--threads 8] [--users 10000]
+    python -m bench.api [--duration 5] [--connections 16] [--threads 4] [--users 10000]
 
 Goals: a cached item or list read (bearer token, cache hit) at least 0.70 of
 the bare Flask route and at least 1.3 times the FastAPI peer; a list page that
@@ -22,6 +22,7 @@ import contextlib
 import os
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -37,12 +38,15 @@ SECRET = "bench-secret"
 
 # Each wrk thread walks its own slice of distinct cursors, so every request is
 # a list page nobody asked for before: a cache miss. response() counts them.
+# Each round starts its own part of the slice, past the pages the round before asked for.
 MISS_SCRIPT = """
 local cursors, counter = {}, 0
 function setup(thread) counter = counter + 1; thread:set("slice", counter) end
 function init(args)
   for line in io.lines("%(cursors)s") do cursors[#cursors + 1] = line end
-  i = (slice - 1) * math.floor(#cursors / 2); misses = 0; total = 0  -- wrk -t2 (bench.load): halves
+  -- wrk -t2 (bench.load): halves
+  local half = math.floor(#cursors / 2)
+  i = (slice - 1) * half + %(round)d * math.floor(half / %(rounds)d); misses = 0; total = 0
 end
 function request()
   i = i + 1
@@ -68,10 +72,11 @@ wrk.headers["Content-Type"] = "application/json"
 """
 # Each wrk thread edits its own slice of the seeded tasks, each task once, with
 # the version it was seeded with: every request an UPDATE that passes If-Match.
+# Each round starts its own part of the slice, as for the misses.
 PATCH_SCRIPT = """
 local counter = 0
 function setup(thread) counter = counter + 1; thread:set("slice", counter) end
-function init(args) i = (slice - 1) * %(per_thread)d end
+function init(args) i = (slice - 1) * %(per_thread)d + %(round)d * math.floor(%(per_thread)d / %(rounds)d) end
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["If-Match"] = '"1"'
 function request()
@@ -79,7 +84,7 @@ function request()
   return wrk.format("PATCH", "/api/v1/tasks/" .. i, nil, '{"title": "Benchmark edit", "done": true}')
 end
 """
-PATCH_TASKS = 40_000  # more than two wrk threads edit in a run
+PATCH_TASKS = 40_000  # more than two wrk threads edit in all rounds
 
 
 def free_port() -> int:
@@ -179,7 +184,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=5, help="seconds per measurement")
     parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--threads", type=int, default=8, help="waitress threads")
+    parser.add_argument("--threads", type=int, default=4, help="waitress threads (the app's default)")
     parser.add_argument("--users", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of the cache hits and baselines")
     args = parser.parse_args(argv)
@@ -208,59 +213,71 @@ def main(argv=None) -> int:
             body = urlopen(Request(api + "/api/v1/users/1", headers=auth)).read()
             peer = servers.enter_context(fastapi_peer(env, redis_url, body, "asyncio", "h11"))
             fast_peer = servers.enter_context(fastapi_peer(env, redis_url, body, "uvloop", "httptools"))
-            # Interleaved rounds, the median of each kept: on a shared machine the
-            # load from elsewhere drifts, and it then weighs on every row alike.
+            # Interleaved rounds: on a shared machine the load from elsewhere drifts,
+            # and within a round it weighs on every row alike. Each row's ratio is
+            # the median of its ratios to the baseline in the same round.
+            hit = None
             results = measure_rounds([
-                ("baseline: bare Flask JSON route", bare + "/", {}),
-                ("bare WSGI callable (waitress alone)", wsgi_url + "/", {}),
-                ("FastAPI + uvicorn peer (asyncio, h11): one Redis GET per read", peer + "/users/1", {}),
-                ("FastAPI + uvicorn peer (uvloop, httptools): one Redis GET per read", fast_peer + "/users/1", {}),
-                ("GET /api/v1/users/1 (cache hit, CACHE_TRACKING=0)", before + "/api/v1/users/1", auth),
-                ("GET /api/v1/users?limit=50 (cache hit, CACHE_TRACKING=0)", before + "/api/v1/users?limit=50", auth),
-                ("GET /api/v1/users/1 (cache hit, CACHE_REPLAY=0)", no_replay + "/api/v1/users/1", auth),
+                ("baseline: bare Flask JSON route", bare + "/", {}, hit),
+                ("bare WSGI callable (waitress alone)", wsgi_url + "/", {}, hit),
+                ("FastAPI + uvicorn peer (asyncio, h11): one Redis GET per read", peer + "/users/1", {}, hit),
+                ("FastAPI + uvicorn peer (uvloop, httptools): one Redis GET per read", fast_peer + "/users/1", {},
+                 hit),
+                ("GET /api/v1/users/1 (cache hit, CACHE_TRACKING=0)", before + "/api/v1/users/1", auth, hit),
+                ("GET /api/v1/users?limit=50 (cache hit, CACHE_TRACKING=0)", before + "/api/v1/users?limit=50", auth,
+                 hit),
+                ("GET /api/v1/users/1 (cache hit, CACHE_REPLAY=0)", no_replay + "/api/v1/users/1", auth, hit),
                 ("GET /api/v1/users?limit=50 (cache hit, CACHE_REPLAY=0)", no_replay + "/api/v1/users?limit=50",
-                 auth),
-                ("GET /api/v1/users/1 (cache hit)", api + "/api/v1/users/1", auth),
-                ("GET /api/v1/users?limit=50 (cache hit)", api + "/api/v1/users?limit=50", auth),
-            ], args)
-            results += measure([
+                 auth, hit),
+                ("GET /api/v1/users/1 (cache hit)", api + "/api/v1/users/1", auth, hit),
+                ("GET /api/v1/users?limit=50 (cache hit)", api + "/api/v1/users?limit=50", auth, hit),
                 ("GET /api/v1/users?limit=50&cursor=... (cache miss)", api + "/api/v1/users", auth,
-                 MISS_SCRIPT % {"cursors": cursors}),
+                 MISS_SCRIPT.replace("%(cursors)s", cursors)),
                 ("POST /api/v1/tasks (insert, commit, invalidate)", api + "/api/v1/tasks", auth, POST_SCRIPT),
                 ("PATCH /api/v1/tasks/<id> with If-Match (update, commit, invalidate)", api + "/api/v1/tasks",
-                 auth, PATCH_SCRIPT % {"per_thread": PATCH_TASKS // 2}),
+                 auth, PATCH_SCRIPT.replace("%(per_thread)d", str(PATCH_TASKS // 2))),
             ], args)
 
     print_table(f"JSON API on waitress (1 process, {args.threads} threads), PostgreSQL + Redis, "
-                f"{args.users:,} users; wrk -t2 -c{args.connections} -d{args.duration}s, cache hits and "
-                f"baselines the median of {args.rounds} interleaved rounds",
+                f"{args.users:,} users; wrk -t2 -c{args.connections} -d{args.duration}s, every row the median "
+                f"of {args.rounds} interleaved rounds",
                 results, "ratio to bare route")
-    rps = {name: result["rps"] for name, result in results}
-    peers = {name: value for name, value in rps.items() if name.startswith("FastAPI")}
-    print("\nRatio of each cache hit to the FastAPI peers, same run:")
+    rounds = {name: result["rounds"] for name, result in results}
+    peers = {name: value for name, value in rounds.items() if name.startswith("FastAPI")}
+    print("\nRatio of each cache hit to the FastAPI peers (the median of the rounds' ratios), same run:")
     print("| measurement | " + " | ".join(f"to peer ({name.split('(')[1].split(')')[0]})" for name in peers) + " |")
     print("|---|" + "---:|" * len(peers))
-    for name, value in rps.items():
+    for name, values in rounds.items():
         if "cache hit" in name:
-            print(f"| {name} | " + " | ".join(f"{value / peer:.2f}" for peer in peers.values()) + " |")
+            print(f"| {name} | " + " | ".join(f"{median_ratio(values, peer):.2f}" for peer in peers.values()) + " |")
     return 0
 
 
 def measure_rounds(runs, args) -> list:
-    """(name, result) per run: the result of median requests/s over args.rounds interleaved rounds."""
-    for _name, url, headers in runs:  # warm caches and connections
-        wrk(url, 1, 4, headers)
-    rounds = [[wrk(url, args.duration, args.connections, headers) for _name, url, headers in runs]
-              for _round in range(args.rounds)]
-    return [(name, sorted((done[i] for done in rounds), key=lambda result: result["rps"])[args.rounds // 2])
-            for i, (name, _url, _headers) in enumerate(runs)]
-
-
-def measure(runs, args) -> list:
-    for _name, url, headers, script in runs:  # warm caches and connections (not the miss run)
+    """(name, result) per run of (name, url, headers, wrk script or None), over args.rounds
+    interleaved rounds: the result of the median requests/s, with "ratio" (the median of
+    the rounds' ratios to the first run's) and "rounds" (requests/s in each round). A
+    script is formatted with the round's number and the number of rounds."""
+    for _name, url, headers, script in runs:  # warm caches and connections (not the scripted runs)
         if script is None:
             wrk(url, 1, 4, headers)
-    return [(name, wrk(url, args.duration, args.connections, headers, script)) for name, url, headers, script in runs]
+    rounds = [[wrk(url, args.duration, args.connections, headers,
+                   script and script % {"round": number, "rounds": args.rounds})
+               for _name, url, headers, script in runs]
+              for number in range(args.rounds)]
+    results = []
+    for i, (name, _url, _headers, _script) in enumerate(runs):
+        done = [each[i] for each in rounds]
+        result = dict(sorted(done, key=lambda each: each["rps"])[args.rounds // 2])
+        result["rounds"] = [each["rps"] for each in done]
+        result["ratio"] = median_ratio(result["rounds"], [each[0]["rps"] for each in rounds])
+        results.append((name, result))
+    return results
+
+
+def median_ratio(values: list, baselines: list) -> float:
+    """The median of value / baseline, round by round."""
+    return statistics.median(value / baseline for value, baseline in zip(values, baselines))
 
 
 if __name__ == "__main__":

@@ -33,7 +33,8 @@ def wrk(url: str, seconds: int, connections: int, headers: dict | None = None, s
 
 
 def print_table(title: str, results: list, baseline_label: str, digits: int = 2) -> None:
-    """Markdown table of (name, wrk result) rows; the first row is the baseline."""
+    """Markdown table of (name, wrk result) rows; the first row is the baseline. A result's
+    own "ratio" (measured round by round) is printed where it has one."""
     baseline = results[0][1]["rps"]
     print(f"## {title}")
     print(f"| measurement | requests/s | p50 ms | p99 ms | {baseline_label} |")
@@ -41,4 +42,4 @@ def print_table(title: str, results: list, baseline_label: str, digits: int = 2)
     for name, result in results:
         note = f" ({result['note']})" if result.get("note") else ""
         print(f"| {name}{note} | {result['rps']:,.0f} | {result['p50']:.2f} | {result['p99']:.2f} | "
-              f"{result['rps'] / baseline:.{digits}f} |")
+              f"{result.get('ratio', result['rps'] / baseline):.{digits}f} |")
