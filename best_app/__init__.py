@@ -12,6 +12,7 @@ from pathlib import Path
 
 from flask import Flask
 
+from best_app import log_summary
 from best_app.app_class import BestFlask
 from config import Config, ConfigError
 
@@ -74,6 +75,8 @@ def configure_logging(app: Flask) -> None:
     app.logger.setLevel(level)
     # Alembic narrates its plugin set-up at INFO on every command.
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    # waitress warns of a full task queue once per queued request (best_app.log_summary).
+    log_summary.summarise_repeating()
 
 
 def register_extensions(app: Flask) -> None:
