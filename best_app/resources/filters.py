@@ -121,10 +121,11 @@ class RefFilter(Filter):
     def parse(self, raw: str):
         if self.nullable and raw == NONE:
             return None
-        if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_ID:
+        value = params.whole_number(raw)
+        if value is None or not 1 <= value <= MAX_ID:
             also = f", or {NONE!r} for items without one" if self.nullable else ""
             raise BadParameter(self.name, f"must be an id from 1 to {MAX_ID}{also}")
-        return int(raw)
+        return value
 
     def clause(self, value):
         return self.column.is_(None) if value is None else self.column == value

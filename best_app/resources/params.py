@@ -32,11 +32,24 @@ def text(name: str, raw: str, max_length: int | None = None) -> str:
     return raw
 
 
-def integer(name: str, raw: str, maximum: int = MAX_ID) -> int:
+def whole_number(raw: str) -> int | None:
+    """The whole number `raw` writes, or None. "10.0" is one: JSON Schema's integers
+    are numbers without a fraction, so a client generated from the OpenAPI
+    document may send one so written."""
+    digits, point, zeros = raw.partition(".")
     # isascii: str.isdigit() also accepts digits such as "²" that int() refuses.
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= maximum:
+    if not (digits.isascii() and digits.isdigit()) or (point and zeros.strip("0")) or (point and not zeros):
+        return None
+    if len(digits) > 18:  # past any maximum asked (and int() refuses 4,301 digits and more)
+        return None
+    return int(digits)
+
+
+def integer(name: str, raw: str, maximum: int = MAX_ID) -> int:
+    value = whole_number(raw)
+    if value is None or not 1 <= value <= maximum:
         raise BadParameter(name, f"must be an integer from 1 to {maximum}")
-    return int(raw)
+    return value
 
 
 def boolean(name: str, raw: str) -> bool:
