@@ -21,6 +21,7 @@ from best_app.api.problems import ApiError, bad_parameter, invalid
 from best_app.api.csv_routes import wants_csv
 from best_app.caching import cached
 from best_app.csvio.export import csv_response
+from best_app.db_reads import without_transaction
 from best_app.extensions import db
 from best_app.hit_replay import made_of_cached_reads
 from best_app.forms import MAX_ID
@@ -81,9 +82,10 @@ def page_links(cursors: dict) -> str:
 def list_response(resource: Resource, query: ListQuery, scope: str = "", exists=None) -> Response:
     """A cached page; `exists`, when given, says whether the scope's owner exists (else 404)."""
     def load():
-        if exists is not None and not exists():
-            return None
-        page = fetch_page(resource, query)
+        with without_transaction():
+            if exists is not None and not exists():
+                return None
+            page = fetch_page(resource, query)
         return {**page.as_json(), "last_cursor": page.last_cursor}
 
     def prepare(page):
@@ -95,13 +97,18 @@ def list_response(resource: Resource, query: ListQuery, scope: str = "", exists=
         raise ApiError(404, f"No such {scope.partition(':')[0] or resource.singular}.")
     body, cursors, data = page
     if query.count:
-        count, _ = cached(resource.table, f"count:{scope}:{query.count_key()}", lambda: counts(resource, query))
+        count, _ = cached(resource.table, f"count:{scope}:{query.count_key()}", lambda: _count(resource, query))
         body = _encoded({**data, "count": count})
     response = _cached_json(body, status)
     links = page_links(cursors)
     if links:
         response.headers["Link"] = links
     return response
+
+
+def _count(resource: Resource, query: ListQuery):
+    with without_transaction():
+        return counts(resource, query)
 
 
 def get_row(resource: Resource, id: int):
@@ -215,7 +222,8 @@ def get_view(resource: Resource, id: int):
 
 def _load(resource: Resource, id: int) -> dict | None:
     try:
-        return resource.serialize(get_row(resource, id))
+        with without_transaction():
+            return resource.serialize(get_row(resource, id))
     except ApiError:
         return None  # not cached: the next read looks again
 
