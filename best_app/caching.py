@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from best_app.cache_era import CacheUntrusted, era_clock
 from best_app.cache_local import (NO_COPIES, Breaker, CacheUnavailable, LocalCopies, ProcessGenerations,
                                   per_app)
-from best_app.cache_tracking import generation_tracking, thread_call
+from best_app.cache_tracking import generation_tracking, thread_call, thread_pipeline
 from best_app.extensions import cache, db
 from best_app.hit_replay import NOTES as REPLAY_NOTES
 from best_app.models import ApiToken
@@ -293,14 +293,11 @@ def _increment_generations(namespaces) -> None:
     """One atomic INCR per namespace (shared by every replica, no expiry), sent
     to Redis together in one round trip: a write to a table bumps the tables
     that reference it too, and each round trip is a wait. cachelib has an INCR
-    of one key only, so this uses its client and key prefix directly; a test
-    (test_write_path) fails if they stop being there."""
-    backend = cache.cache  # cachelib's RedisCache
-    prefix = backend._get_prefix()
-    pipeline = backend._write_client.pipeline(transaction=False)
-    for namespace in namespaces:
-        pipeline.incr(prefix + _generation_key(namespace))
-    pipeline.execute()
+    of one key only, so this uses its key prefix directly; a test
+    (test_a_write_bumps_every_generation_it_affects_in_redis) fails if it stops
+    being there."""
+    prefix = cache.cache._get_prefix()
+    thread_pipeline([("INCR", prefix + _generation_key(namespace)) for namespace in namespaces])
 
 
 def invalidate_tables(*tables: str) -> None:
