@@ -188,6 +188,26 @@ def _get_many(*keys: str) -> list:
     return [backend.serializer.loads(value) for value in thread_call("MGET", *[prefix + key for key in keys])]
 
 
+# A cached read's GET and SET, as cachelib's RedisCache does them (its key prefix, its
+# serializer, its timeouts: none means its default, 0 means none), but on this thread's
+# own connection: cachelib's client takes one from the shared pool and probes it first,
+# which lets go of the GIL for nothing on every command (see thread_client).
+
+def _shared_get(key: str):
+    backend = cache.cache
+    return backend.serializer.loads(thread_call("GET", backend._get_prefix() + key))
+
+
+def _shared_set(key: str, value, timeout: int | None) -> None:
+    backend = cache.cache
+    seconds = backend._normalize_timeout(timeout)  # -1: no expiry
+    dump = backend.serializer.dumps(value)
+    if seconds == -1:
+        thread_call("SET", backend._get_prefix() + key, dump)
+    else:
+        thread_call("SET", backend._get_prefix() + key, dump, "EX", seconds)
+
+
 def _generation(namespace: str) -> int:
     memo = _generations()
     if namespace not in memo:
@@ -234,7 +254,7 @@ def cached(namespace: str, key: str, load: Callable[[], Any], timeout: int | Non
                 notes.hit(_EPOCH_KEY, generations["epoch"], _generation_key(namespace), generations[namespace],
                           generations["era"], entry[0])
             return entry[1], HIT
-        value = cache.get(full_key)
+        value = _shared_get(full_key) if shared else cache.get(full_key)
     except Exception as error:  # any backend failure: serve from the database
         if shared:
             _failed(error)
@@ -250,7 +270,10 @@ def cached(namespace: str, key: str, load: Callable[[], Any], timeout: int | Non
         if value is None:
             return None, MISS
         try:
-            cache.set(full_key, value, timeout=timeout)
+            if shared:
+                _shared_set(full_key, value, timeout)
+            else:
+                cache.set(full_key, value, timeout=timeout)
         except Exception as error:
             _failed(error)
             log.warning("cache write failed for %s", namespace, exc_info=True)

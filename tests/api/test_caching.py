@@ -259,3 +259,29 @@ def test_a_child_write_invalidates_the_parents_lists_that_filter_on_it(client, a
     assert client.post("/api/v1/cars", json={"model": "Kia", "owner_id": lone.id}, headers=auth_headers).status_code == 201
     status, page = read(client, auth_headers, url)
     assert status == "MISS" and lone.id not in [u["id"] for u in page["items"]]
+
+
+@pytest.mark.skipif(not USING_REDIS, reason="entries shared in Redis")
+def test_a_shared_entry_is_written_as_cachelib_writes_it(app, client, auth_headers, control):
+    """Cached reads GET and SET on the thread's own connection, not through cachelib: the
+    entry must still be cachelib's (prefix, serializer, the default expiry), so that the
+    two can read each other's and Redis drops it in time."""
+    from best_app.extensions import cache
+
+    make_task("t")
+    assert read(client, auth_headers, "/api/v1/tasks?limit=5")[0] == "MISS"
+    prefix = app.config["CACHE_KEY_PREFIX"]
+    [key] = [key.decode() for key in control.scan_iter(prefix + "*list:*")]
+    assert 0 < control.ttl(key) <= app.config["CACHE_DEFAULT_TIMEOUT"]
+    stored = cache.get(key[len(prefix):])
+    assert stored["items"][0]["title"] == "t"
+
+    # ...and an entry cachelib wrote is what a cached read serves (on a replica without
+    # a local copy of its own).
+    cache.set(key[len(prefix):], {**stored, "items": [{**stored["items"][0], "title": "by cachelib"}]})
+    from best_app import create_app
+    from config import TestConfig
+
+    replica = create_app(TestConfig())
+    status, page = read(replica.test_client(), auth_headers, "/api/v1/tasks?limit=5")
+    assert (status, page["items"][0]["title"]) == ("HIT", "by cachelib")
