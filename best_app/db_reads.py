@@ -11,9 +11,11 @@ surrounds it: without one, a read sees exactly what it saw with one.
 autocommit for the block, and back after it, only when
 - the request is GET or HEAD: it means to write nothing;
 - the database is PostgreSQL: SQLite's BEGIN is no round trip;
-- no transaction is open on the connection: nothing read or written before in
-  this request is left hanging (a token check that went to the database has
-  committed by then; one that had not would keep its transaction).
+- no transaction is open on the connection, and the session holds no change
+  waiting to be flushed: nothing read or written before in this request is left
+  hanging (a token check that went to the database has committed by then; one
+  that had not would keep its transaction), and a read's autoflush cannot
+  commit a change that the request's end would have rolled back.
 Statements after the block run in a transaction as before, and the connection
 goes back to the pool as it came.
 """
@@ -53,6 +55,8 @@ def _switchable():
     session = db.session()  # the request's Session (scoped_session proxies only part of it)
     if session.get_bind().dialect.name != "postgresql":
         return None
+    if session.new or session.dirty or session.deleted:
+        return None  # autoflush would write them, and in autocommit nothing would roll them back
     dbapi_connection = session.connection().connection.dbapi_connection  # no statement sent yet
     if dbapi_connection.get_transaction_status() != TRANSACTION_STATUS_IDLE:
         return None

@@ -99,3 +99,15 @@ def test_a_counted_list_counts_outside_a_transaction_too(app, auth_headers, stat
     statements.clear()
     assert client.get("/api/v1/tasks?limit=5&count=true", headers=auth_headers).json["count"]["total"]["value"] == 0
     assert len(statements) >= 2 and all(autocommit for _words, autocommit in statements), statements
+
+
+def test_a_change_waiting_in_the_session_is_never_committed_by_a_read(app, statements):
+    # A read autoflushes the session first; in autocommit that INSERT would be
+    # committed at once, where the request's end would have rolled it back.
+    with app.test_request_context("/api/v1/tasks", method="GET"):
+        db.session.add(Task(title="pending, never committed"))
+        with without_transaction():
+            db.session.execute(db.select(Task.id))
+        db.session.rollback()
+    assert statements and not any(autocommit for _words, autocommit in statements), statements
+    assert db.session.scalars(db.select(Task.title)).all() == []
