@@ -7,10 +7,9 @@ set -euo pipefail
 export FLASK_APP=best_app
 : "${HOST:=0.0.0.0}"
 : "${PORT:=8000}"
-: "${WAITRESS_THREADS:=4}"
 : "${DB_WAIT_SECONDS:=60}"
 
 flask wait-for-db --timeout "$DB_WAIT_SECONDS"
 flask db upgrade
 
-exec python -m best_app.serve --host "$HOST" --port "$PORT" --threads "$WAITRESS_THREADS"
+exec python -m best_app.serve --host "$HOST" --port "$PORT"  # threads: WAITRESS_THREADS, read by config.py

@@ -33,6 +33,7 @@ from urllib.request import Request, urlopen
 
 from bench.load import print_table, wrk
 from bench.services import ROOT, flask_env, fresh_database
+from config import Config
 
 SECRET = "bench-secret"
 
@@ -184,7 +185,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=5, help="seconds per measurement")
     parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--threads", type=int, default=4, help="waitress threads (the app's default)")
+    parser.add_argument("--threads", type=int, default=Config({}).WAITRESS_THREADS,
+                        help="waitress threads (the app's default)")
     parser.add_argument("--users", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of the cache hits and baselines")
     args = parser.parse_args(argv)

@@ -43,6 +43,7 @@ from bench.api import services, waitress
 from bench.load import wrk
 from bench.scale import ADMIN, Timer, create_admin, flask, vacuum_analyze
 from bench.services import flask_env, fresh_database
+from config import Config
 
 WRITE_GOAL, PAGE_GOAL_MS, FOLLOW_GOAL = 0.80, 50, 20_000
 SECRET = "bench-secret"
@@ -270,7 +271,8 @@ def main(argv=None) -> int:
     parser.add_argument("--duration", type=int, default=5, help="seconds per wrk measurement")
     parser.add_argument("--rounds", type=int, default=2, help="wrk measurements of each write (median)")
     parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--threads", type=int, default=4, help="waitress threads (the app's default)")
+    parser.add_argument("--threads", type=int, default=Config({}).WAITRESS_THREADS,
+                        help="waitress threads (the app's default)")
     parser.add_argument("--requests", type=int, default=100, help="timed requests per read")
     parser.add_argument("--seconds", type=float, default=10, help="stop a read's timing after this long")
     parser.add_argument("--database-url", help="use (and fill, the first time) this database")

@@ -30,6 +30,7 @@ from stack import Stack  # noqa: E402
 
 from bench.cpu import CpuMeter  # noqa: E402
 from bench.load import print_table, wrk  # noqa: E402
+from config import Config  # noqa: E402
 
 CACHED_READS = [("GET /api/v1/users/1", "/api/v1/users/1", False),
                 ("GET /api/v1/users?limit=50", "/api/v1/users?limit=50", True)]
@@ -94,7 +95,8 @@ def main(argv=None) -> int:
     parser.add_argument("--duration", type=int, default=5, help="seconds per measurement")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--replicas", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=4, help="waitress threads per replica (the app's default)")
+    parser.add_argument("--threads", type=int, default=Config({}).WAITRESS_THREADS,
+                        help="waitress threads per replica (the app's default)")
     args = parser.parse_args(argv)
     if not shutil.which("wrk"):
         print("wrk is not installed (apt-get install wrk)", file=sys.stderr)

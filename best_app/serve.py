@@ -139,14 +139,14 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description="Serve best_app with waitress.")
     parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
-    parser.add_argument("--threads", type=int, default=int(os.environ.get("WAITRESS_THREADS", "4")))
+    parser.add_argument("--threads", type=int, help="default: the app's WAITRESS_THREADS (config.py)")
     parser.add_argument("--drain-seconds", type=float, default=float(os.environ.get("DRAIN_SECONDS", "25")))
     args = parser.parse_args(argv)
 
     from best_app import create_app
 
     app = create_app()  # a configuration error exits here with one line
-    serve(app, args.host, args.port, args.threads, args.drain_seconds)
+    serve(app, args.host, args.port, args.threads or app.config["WAITRESS_THREADS"], args.drain_seconds)
 
 
 if __name__ == "__main__":

@@ -18,4 +18,4 @@ flask seed --if-empty --users 50 --cars-per-user 1 --tasks 120
 flask ensure-admin
 
 echo "best_app is at http://127.0.0.1:$PORT/admin/ (API: http://127.0.0.1:$PORT/api/docs)"
-exec python -m best_app.serve --host 127.0.0.1 --port "$PORT" --threads "${WAITRESS_THREADS:-4}"
+exec python -m best_app.serve --host 127.0.0.1 --port "$PORT"
