@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from flask import Flask
 from sqlalchemy import event, exc
+from sqlalchemy.engine import make_url
 
 from best_app.extensions import db
 from best_app.socket_peek import always, waiting
@@ -42,8 +43,7 @@ def init_app(app: Flask) -> None:
 
 
 def _psycopg2(url: str) -> bool:
-    scheme = url.split("://", 1)[0]
-    return scheme in ("postgresql", "postgresql+psycopg2")
+    return bool(url) and make_url(url).get_driver_name() == "psycopg2"  # "postgresql://" means psycopg2
 
 
 def _refuse_closed_connections(dialect):
