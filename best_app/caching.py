@@ -201,11 +201,8 @@ def _shared_get(key: str):
 def _shared_set(key: str, value, timeout: int | None) -> None:
     backend = cache.cache
     seconds = backend._normalize_timeout(timeout)  # -1: no expiry
-    dump = backend.serializer.dumps(value)
-    if seconds == -1:
-        thread_call("SET", backend._get_prefix() + key, dump)
-    else:
-        thread_call("SET", backend._get_prefix() + key, dump, "EX", seconds)
+    expiry = () if seconds == -1 else ("EX", seconds)
+    thread_call("SET", backend._get_prefix() + key, backend.serializer.dumps(value), *expiry)
 
 
 def _generation(namespace: str) -> int:

@@ -106,10 +106,9 @@ def test_nothing_is_replayed_or_kept_when_turned_off(app, client, auth_headers, 
     assert not app.wsgi_app._replays
 
 
+@pytest.mark.skipif(USING_REDIS, reason="the in-process cache only (the suite's SQLite run)")
 def test_the_embedded_default_replays_nothing(app, client, auth_headers):
     """Without Redis nobody pushes changes made by other processes: every read is Flask's."""
-    if USING_REDIS:
-        pytest.skip("the in-process cache only")
     task = make_task("t")
     dispatches = Dispatches(app)
     for _ in range(5):
