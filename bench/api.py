@@ -189,6 +189,8 @@ def main(argv=None) -> int:
                         help="waitress threads (the app's default)")
     parser.add_argument("--users", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of the cache hits and baselines")
+    parser.add_argument("--only", action="append", default=[], metavar="TEXT",
+                        help="measure only the rows whose name contains TEXT (repeatable; the baseline always)")
     args = parser.parse_args(argv)
     if not shutil.which("wrk"):
         print("wrk is not installed (apt-get install wrk)", file=sys.stderr)
@@ -219,7 +221,7 @@ def main(argv=None) -> int:
             # and within a round it weighs on every row alike. Each row's ratio is
             # the median of its ratios to the baseline in the same round.
             hit = None
-            results = measure_rounds([
+            runs = [
                 ("baseline: bare Flask JSON route", bare + "/", {}, hit),
                 ("bare WSGI callable (waitress alone)", wsgi_url + "/", {}, hit),
                 ("FastAPI + uvicorn peer (asyncio, h11): one Redis GET per read", peer + "/users/1", {}, hit),
@@ -238,7 +240,10 @@ def main(argv=None) -> int:
                 ("POST /api/v1/tasks (insert, commit, invalidate)", api + "/api/v1/tasks", auth, POST_SCRIPT),
                 ("PATCH /api/v1/tasks/<id> with If-Match (update, commit, invalidate)", api + "/api/v1/tasks",
                  auth, PATCH_SCRIPT.replace("%(per_thread)d", str(PATCH_TASKS // 2))),
-            ], args)
+            ]
+            if args.only:
+                runs = runs[:1] + [run for run in runs[1:] if any(text in run[0] for text in args.only)]
+            results = measure_rounds(runs, args)
 
     print_table(f"JSON API on waitress (1 process, {args.threads} threads), PostgreSQL + Redis, "
                 f"{args.users:,} users; wrk -t2 -c{args.connections} -d{args.duration}s, every row the median "
@@ -246,6 +251,8 @@ def main(argv=None) -> int:
                 results, "ratio to bare route")
     rounds = {name: result["rounds"] for name, result in results}
     peers = {name: value for name, value in rounds.items() if name.startswith("FastAPI")}
+    if not peers:
+        return 0
     print("\nRatio of each cache hit to the FastAPI peers (the median of the rounds' ratios), same run:")
     print("| measurement | " + " | ".join(f"to peer ({name.split('(')[1].split(')')[0]})" for name in peers) + " |")
     print("|---|" + "---:|" * len(peers))
