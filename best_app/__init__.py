@@ -31,7 +31,6 @@ def create_app(config: object | dict | None = None) -> Flask:
         instance_path=str(instance_path or PROJECT_ROOT / "instance"),
     )
     load_config(app, config)
-    app.json.sort_keys = False  # keep documents in the order their fields were declared
     configure_logging(app)
     register_extensions(app)
     register_blueprints(app)

@@ -1,4 +1,4 @@
-"""The Flask class best_app runs on: Flask, with one documented hook overridden."""
+"""The Flask class best_app runs on: Flask, with two documented hooks overridden."""
 from __future__ import annotations
 
 from types import FunctionType
@@ -6,15 +6,20 @@ from typing import Any, Callable
 
 from flask import Flask
 
+from best_app.json_provider import FastJSONProvider
+
 
 class BestFlask(Flask):
-    """Flask that decides once per function whether it is a coroutine function.
+    """Flask whose responses' JSON is encoded by orjson (best_app.json_provider),
+    and that decides once per function whether it is a coroutine function.
 
     Flask calls `ensure_sync` on every hook and view of every request (nine on
     a cached API read), and each call inspects the function's code flags. A
     plain function's answer never changes, so it is remembered; anything else
     (bound methods, partials, async functions) goes through Flask's own check.
     """
+
+    json_provider_class = FastJSONProvider
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
