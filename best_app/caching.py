@@ -33,7 +33,8 @@ from sqlalchemy.orm import Session
 from best_app.cache_era import CacheUntrusted, era_clock
 from best_app.cache_local import (NO_COPIES, Breaker, CacheUnavailable, LocalCopies, ProcessGenerations,
                                   per_app)
-from best_app.cache_tracking import generation_tracking, thread_call, thread_pipeline
+from best_app.cache_thread import thread_call, thread_pipeline, thread_send
+from best_app.cache_tracking import generation_tracking
 from best_app.extensions import cache, db
 from best_app.hit_replay import NOTES as REPLAY_NOTES
 from best_app.models import ApiToken
@@ -191,7 +192,8 @@ def _get_many(*keys: str) -> list:
 # A cached read's GET and SET, as cachelib's RedisCache does them (its key prefix, its
 # serializer, its timeouts: none means its default, 0 means none), but on this thread's
 # own connection: cachelib's client takes one from the shared pool and probes it first,
-# which lets go of the GIL for nothing on every command (see thread_client).
+# which lets go of the GIL for nothing on every command (best_app.cache_thread). The SET
+# is not answered, so nothing waits for it.
 
 def _shared_get(key: str):
     backend = cache.cache
@@ -202,7 +204,7 @@ def _shared_set(key: str, value, timeout: int | None) -> None:
     backend = cache.cache
     seconds = backend._normalize_timeout(timeout)  # -1: no expiry
     expiry = () if seconds == -1 else ("EX", seconds)
-    thread_call("SET", backend._get_prefix() + key, backend.serializer.dumps(value), *expiry)
+    thread_send("SET", backend._get_prefix() + key, backend.serializer.dumps(value), *expiry)
 
 
 def _generation(namespace: str) -> int:

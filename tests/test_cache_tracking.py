@@ -217,31 +217,3 @@ def test_the_check_for_waiting_pushes_sees_bytes_and_a_closed_peer():
     finally:
         ours.close()
     assert waiting(ours.fileno())  # a closed descriptor: an error for its owner to raise
-
-
-@pytest.mark.skipif(not USING_REDIS, reason="a connection to Redis of this thread's own")
-def test_a_thread_pipeline_reads_every_reply_even_after_an_error_reply(app, control):
-    from best_app.cache_tracking import thread_call, thread_pipeline
-
-    prefix = app.config["CACHE_KEY_PREFIX"]
-    control.set(prefix + "not-a-number", "x")
-    control.set(prefix + "counter", 5)
-    import redis
-
-    with pytest.raises(redis.ResponseError):
-        thread_pipeline([("INCR", prefix + "counter"), ("INCR", prefix + "not-a-number"),
-                         ("INCR", prefix + "counter")])
-    assert int(control.get(prefix + "counter")) == 7  # the commands on either side of it ran
-    # Nothing is left pending: the next command reads its own reply, not one of those.
-    assert thread_call("GET", prefix + "counter") == b"7"
-    assert thread_pipeline([("INCR", prefix + "counter"), ("GET", prefix + "counter")]) == [8, b"8"]
-
-
-@pytest.mark.skipif(not USING_REDIS, reason="a connection to Redis of this thread's own")
-def test_a_thread_pipeline_on_a_connection_broken_since_is_sent_again(app, control):
-    from best_app.cache_tracking import thread_client, thread_pipeline
-
-    prefix = app.config["CACHE_KEY_PREFIX"]
-    thread_pipeline([("SET", prefix + "counter", 1)])
-    control.client_kill_filter(_id=thread_client().client_id())  # as a Redis restart would
-    assert thread_pipeline([("INCR", prefix + "counter")]) == [2]

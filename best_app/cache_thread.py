@@ -1,0 +1,115 @@
+"""This thread's own connection to the shared cache, and the commands sent on it.
+
+Cached reads, their writes and a write's INCRs run on a connection kept per
+waitress thread (thread_client), not one taken from redis-py's pool, which
+probes a connection before lending it. Commands are written to it with
+best_app.socket_peek.send_now, which keeps the GIL: under waitress's threads,
+each system call that lets the GIL go can cost a wait for another thread to
+give it back, and a command's send never needs to wait.
+
+A cache entry's SET is sent behind CLIENT REPLY SKIP (`thread_send`): Redis
+answers neither, so the request waits for no reply, and a list page that
+misses the cache makes one wait for Redis, not two. Nothing is left pending
+on the connection, and a SET that fails is a cache entry missing, which the
+next read finds and makes again.
+
+A connection can have been broken since this thread last used it (Redis
+restarted meanwhile). Before each send the socket is checked, without a round
+trip, for the server's goodbye; then, and when a send or a reply fails on a
+broken connection, the command is sent once more on a new connection. That
+is no cache failure: reporting it would open the breaker, and a write in the
+next second would skip its INCR.
+"""
+from __future__ import annotations
+
+import socket
+import threading
+from typing import Callable
+
+import redis
+
+from best_app.cache_local import per_app
+from best_app.extensions import cache
+from best_app.socket_peek import always, send_now, waiting
+
+
+def thread_client() -> redis.Redis:
+    """This thread's own client on the cache's connection pool.
+
+    Taking a connection from the shared pool probes it first (three system
+    calls), and each system call lets another of the server's threads take
+    the GIL, to be waited for: that was half the cost of a round trip.
+    A connection per thread needs no probe.
+    """
+    threads = per_app("best_app_redis_threads", threading.local)
+    client = getattr(threads, "client", None)
+    if client is None:
+        client = threads.client = redis.Redis(connection_pool=cache.cache._read_client.connection_pool,
+                                              single_connection_client=True)
+    return client
+
+
+def thread_call(*command):
+    """One command on this thread's connection, and Redis's reply as sent (bytes, a
+    number, a list), without redis-py's conversions."""
+    return _retried(lambda connection: _exchange(connection, [command])[0])
+
+
+def thread_pipeline(commands: list[tuple]) -> list:
+    """Send `commands` in one write on this thread's connection and read their replies.
+
+    A pipeline without redis-py's Pipeline object, whose bookkeeping (a command
+    stack, response callbacks, its own retry wrapper) took more CPU than the
+    round trip on every write. Every reply is read before an error reply is
+    raised, so the connection is left with none pending (a repeated INCR of a
+    generation, when sent again, is harmless: any increase orphans the entries).
+    """
+    return _retried(lambda connection: _exchange(connection, commands))
+
+
+def thread_send(*command) -> None:
+    """Send one command whose reply nobody needs (a cache entry's SET), without waiting
+    for it: Redis sends none (CLIENT REPLY SKIP), even for an error."""
+    _retried(lambda connection: _send(connection, [("CLIENT", "REPLY", "SKIP"), command]))
+
+
+def _retried(exchange: Callable):
+    connection = thread_client().connection
+    try:
+        return exchange(connection)
+    except redis.ConnectionError:
+        connection.disconnect()
+        return exchange(connection)
+
+
+def _exchange(connection, commands: list[tuple]) -> list:
+    _send(connection, commands)
+    replies, refused = [], None
+    for _command in commands:
+        try:
+            replies.append(connection.read_response())
+        except redis.ResponseError as error:  # an error reply; the others are still to be read
+            refused = refused or error
+    if refused is not None:
+        raise refused
+    return replies
+
+
+def _send(connection, commands: list[tuple]) -> None:
+    if connection._sock is None:
+        connection.connect()
+    data = b"".join(connection.pack_commands(commands))
+    sock = connection._sock
+    try:
+        # Every reply is always read, so anything waiting is the server's goodbye.
+        if waiting is not always and waiting(sock.fileno()):
+            raise ConnectionResetError("the server closed the connection")
+        sent = send_now(sock.fileno(), data)
+        if sent < len(data):  # the socket's buffer is full: wait for room, as usual
+            sock.sendall(data[sent:])
+    except socket.timeout as error:
+        connection.disconnect()
+        raise redis.TimeoutError("timed out sending to the cache") from error
+    except OSError as error:
+        connection.disconnect()
+        raise redis.ConnectionError(f"cannot send to the cache: {error}") from error
