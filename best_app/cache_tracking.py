@@ -52,7 +52,7 @@ from flask import current_app
 from best_app.cache_era import era_clock
 from best_app.cache_local import per_app
 from best_app.extensions import cache
-from best_app.socket_peek import waiting
+from best_app.socket_peek import always, waiting
 
 log = logging.getLogger(__name__)
 
@@ -123,8 +123,7 @@ class Tracking:
             return False
         try:
             if self._drain_all or waiting(self._fd):
-                while self._connection.can_read(timeout=0):
-                    self._handle(self._connection.read_response())
+                self._drain()
                 self._drain_all = False  # redis-py's own buffer is empty too now
         except Exception:
             log.warning("cache invalidation connection lost; reading generations from Redis until it is back",
@@ -132,6 +131,23 @@ class Tracking:
             self._lost()
             return False
         return True
+
+    def _drain(self) -> None:
+        """Read every push waiting, in redis-py's buffer or on the socket.
+
+        After each one, both are asked without a system call: redis-py's
+        can_read(timeout=0) polls the socket, letting go of the GIL, and after a
+        write on any replica every request has pushes to read.
+        """
+        connection = self._connection
+        if self._drain_all or waiting is always or _unread(connection) is None:
+            while connection.can_read(timeout=0):
+                self._handle(connection.read_response())
+            return
+        while True:  # something is waiting (bytes, or the end of the stream, which raises)
+            self._handle(connection.read_response())
+            if not _unread(connection) and not waiting(self._fd):
+                return
 
     def _handle(self, message) -> None:
         kind = message[0]
@@ -205,6 +221,13 @@ class Tracking:
             self._connection = None
         # Writes made while it was down may have started a new cache era.
         self._on_lost()
+
+
+def _unread(connection) -> bool | None:
+    """Whether redis-py's parser holds bytes already read from the socket, or None where
+    its parser cannot be asked without reading (a parser other than redis-py's own)."""
+    unread_bytes = getattr(getattr(connection._parser, "_buffer", None), "unread_bytes", None)
+    return None if unread_bytes is None else unread_bytes() > 0
 
 
 def generation_tracking() -> Tracking | None:

@@ -120,6 +120,32 @@ def test_writes_one_after_another_ask_redis_for_no_generations(client, auth_head
 
 
 @shared_cache
+def test_pushes_are_drained_without_polling_the_socket(client, auth_headers, control):
+    """Every request after a write has its pushes to read: the socket is asked whether more
+    are waiting without redis-py's can_read, a system call that lets go of the GIL."""
+    from best_app.cache_tracking import generation_tracking
+
+    tracking = generation_tracking()
+    tracking.trust_seconds = 60
+    task = make_task("v0")
+    assert client.patch(f"/api/v1/tasks/{task.id}", json={"title": "v1"}, headers=auth_headers).status_code == 200
+    connection = tracking._connection
+    polls, handled = [], []
+    can_read, handle = connection.can_read, tracking._handle
+    connection.can_read = lambda *args, **kwargs: polls.append(1) or can_read(*args, **kwargs)
+    tracking._handle = lambda message: handled.append(message) or handle(message)
+    try:
+        for version in range(2, 5):
+            assert client.patch(f"/api/v1/tasks/{task.id}", json={"title": f"v{version}"},
+                                headers=auth_headers).status_code == 200
+    finally:
+        del connection.can_read, tracking._handle
+    assert len(handled) >= 3  # each write's pushes were read by the request after it ...
+    assert polls == []  # ... without polling
+    assert read(client, auth_headers, task.id)[0] == "v4"
+
+
+@shared_cache
 @PATHS
 def test_a_write_through_one_replica_is_read_at_once_through_the_other(client, auth_headers, replay):
     task = make_task("v0")
