@@ -113,7 +113,7 @@ def _count(resource: Resource, query: ListQuery):
 
 def get_row(resource: Resource, id: int):
     """The row for a write, or 404. Ids past the column's range simply do not exist."""
-    row = db.session.get(resource.model, id) if id <= MAX_ID else None
+    row = resource.get(id) if id <= MAX_ID else None
     if row is None:
         raise ApiError(404, f"No {resource.singular} with id {id}.")
     return row
@@ -200,13 +200,13 @@ def list_view(resource: Resource):
 def scoped_list_view(resource: Resource, reference: str, parent: Resource, id: int):
     query = list_args(resource, fixed={reference: id})
     if wants_csv():
-        if id > MAX_ID or db.session.get(parent.model, id) is None:
+        if id > MAX_ID or parent.get(id) is None:
             raise ApiError(404, f"No such {parent.singular}.")
         return csv_response(resource, query)
     # An unknown parent is a 404 rather than an empty list. The page is cached in
     # the resource's namespace, which deleting the parent invalidates too.
     return list_response(resource, query, scope=f"{parent.singular}:{id}",
-                         exists=lambda: id <= MAX_ID and db.session.get(parent.model, id) is not None)
+                         exists=lambda: id <= MAX_ID and parent.get(id) is not None)
 
 
 def get_view(resource: Resource, id: int):

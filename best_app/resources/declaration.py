@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 
-from sqlalchemy import DateTime, delete, func, select, update
+from sqlalchemy import DateTime, bindparam, delete, func, select, update
 
 from best_app.extensions import db
 from best_app.history import HISTORY_SOURCE
@@ -196,6 +196,16 @@ class Resource:
         """Copy validated form data onto the row."""
         for name, value in self.form_values(form).items():
             setattr(row, name, value)
+
+    def get(self, row_id: int):
+        """The row with this id, an object in the request's session, or None."""
+        return db.session.execute(self._by_id, {"row_id": row_id}).scalar_one_or_none()
+
+    @cached_property
+    def _by_id(self):
+        # Built once. Session.get builds its statement anew on every call, and SQLAlchemy
+        # then walks it for its cache key: a third of the CPU of reading one row.
+        return select(self.model).where(self.model.id == bindparam("row_id"))
 
     def title_of(self, row_id: int) -> str | None:
         return db.session.scalar(select(self.column(self.title_field)).where(self.column("id") == row_id))

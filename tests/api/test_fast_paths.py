@@ -154,3 +154,27 @@ def test_page_links_are_urlencoded_whole(app, query):
             encoded = urlencode(args + ([("cursor", cursor)] if cursor else []))
             expected.append(f'</api/v1/users{"?" if encoded else ""}{encoded}>; rel="{rel}"')
         assert page_links(cursors) == ", ".join(expected)
+
+
+@pytest.mark.parametrize("resource", MODELS)
+def test_a_write_reads_its_row_with_a_statement_built_once(client, auth_headers, owner, resource, monkeypatch):
+    """Session.get builds its statement anew on every call (and SQLAlchemy then walks it
+    for its cache key); the resource keeps one, its id a parameter."""
+    from sqlalchemy.orm import Session
+
+    from best_app.resources import REGISTRY
+
+    created = client.post(f"/api/v1/{resource}", json=new_body(resource, owner.id), headers=auth_headers)
+    assert created.status_code == 201, created.json
+    row_id = created.json["id"]
+    kept = REGISTRY[resource]._by_id
+    gets = []
+    session_get = Session.get
+    monkeypatch.setattr(Session, "get", lambda self, model, *args, **kwargs: gets.append(model.__tablename__)
+                        or session_get(self, model, *args, **kwargs))
+    response = client.patch(f"/api/v1/{resource}/{row_id}", json=PATCHES[resource], headers=auth_headers)
+    assert response.status_code == 200, response.json
+    assert resource not in gets
+    assert REGISTRY[resource]._by_id is kept
+    assert client.patch(f"/api/v1/{resource}/{2**31 - 2}", json=PATCHES[resource],
+                        headers=auth_headers).status_code == 404
