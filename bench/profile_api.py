@@ -76,13 +76,18 @@ def profile(name: str, app, batch: list[dict], top: int, sort: str, dump: str | 
 
 ROUND_TRIPS = ("<method 'execute' of 'psycopg2.extensions.cursor' objects>",
                "<method 'commit' of 'psycopg2.extensions.connection' objects>",
-               "<method 'sendall' of '_socket.socket' objects>")  # Redis: one per command or pipeline
+               "<method 'sendall' of '_socket.socket' objects>",  # Redis, through redis-py
+               "send_now")  # Redis, on the thread's own connection: one per command or pipeline
+UNANSWERED = ("thread_send",)  # sent, but no reply is waited for (a cache entry's SET)
 
 
 def round_trips(stats: pstats.Stats) -> int:
-    """Statements (pool pings included), commits and Redis commands or pipelines."""
-    return sum(calls for (_file, _line, function), (_cc, calls, *_rest) in stats.stats.items()
-               if function in ROUND_TRIPS)
+    """Statements (pool pings included), commits and Redis commands or pipelines whose
+    reply the request waits for."""
+    def calls(names) -> int:
+        return sum(calls for (_file, _line, function), (_cc, calls, *_rest) in stats.stats.items()
+                   if function in names)
+    return calls(ROUND_TRIPS) - calls(UNANSWERED)
 
 
 def _trim(text: str) -> str:
