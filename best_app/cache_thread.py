@@ -22,7 +22,9 @@ next second would skip its INCR.
 """
 from __future__ import annotations
 
+import logging
 import socket
+import ssl
 import threading
 from typing import Callable
 
@@ -31,6 +33,9 @@ import redis
 from best_app.cache_local import per_app
 from best_app.extensions import cache
 from best_app.socket_peek import always, send_now, waiting
+
+log = logging.getLogger(__name__)
+_warned = threading.Event()  # an unexpected reply is reported once per process
 
 
 def thread_client() -> redis.Redis:
@@ -101,9 +106,14 @@ def _send(connection, commands: list[tuple]) -> None:
     data = b"".join(connection.pack_commands(commands))
     sock = connection._sock
     try:
-        # Every reply is always read, so anything waiting is the server's goodbye.
+        if isinstance(sock, ssl.SSLSocket):  # bytes on the socket are TLS records: the usual way
+            sock.sendall(data)
+            return
+        # Every reply is always read (and the connection speaks RESP2, which pushes nothing
+        # unasked: config.py), so anything waiting is the server's goodbye.
         if waiting is not always and waiting(sock.fileno()):
-            raise ConnectionResetError("the server closed the connection")
+            _unexpected(connection)
+            raise ConnectionResetError("the server closed the connection, or sent something unasked")
         sent = send_now(sock.fileno(), data)
         if sent < len(data):  # the socket's buffer is full: wait for room, as usual
             sock.sendall(data[sent:])
@@ -113,3 +123,18 @@ def _send(connection, commands: list[tuple]) -> None:
     except OSError as error:
         connection.disconnect()
         raise redis.ConnectionError(f"cannot send to the cache: {error}") from error
+
+
+def _unexpected(connection) -> None:
+    """Say once if what was waiting is not the end of the stream: a server or proxy that
+    refuses CLIENT REPLY SKIP, or pushes, costs a new connection each time it happens."""
+    if _warned.is_set():
+        return
+    try:
+        peeked = connection._sock.recv(64, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+    except OSError:
+        return
+    if peeked:
+        _warned.set()
+        log.warning("Redis sent %r unasked on a cache connection; it is opened again each time this "
+                    "happens (does the server or a proxy refuse CLIENT REPLY SKIP?)", peeked[:32])

@@ -102,3 +102,62 @@ def test_a_send_that_keeps_the_gil_sends_what_fits_and_raises_for_a_reset_peer()
     with pytest.raises(OSError):
         send_now(ours.fileno(), b"more")  # the peer is gone
     ours.close()
+
+
+@on_redis
+def test_commands_are_written_without_letting_go_of_the_gil(app, monkeypatch):
+    import best_app.cache_thread as cache_thread
+
+    written = []
+    real = cache_thread.send_now
+    monkeypatch.setattr(cache_thread, "send_now", lambda fd, data: written.append(data) or real(fd, data))
+    assert thread_call("PING") == b"PONG"
+    assert written == [b"*1\r\n$4\r\nPING\r\n"]
+
+
+def test_a_tls_connection_is_written_through_its_tls_layer(monkeypatch):
+    """send_now writes under TLS: its bytes would corrupt the stream."""
+    import ssl
+    import types
+
+    import best_app.cache_thread as cache_thread
+
+    monkeypatch.setattr(cache_thread, "send_now", lambda fd, data: pytest.fail("written under TLS"))
+    monkeypatch.setattr(cache_thread, "waiting", lambda fd: pytest.fail("peeked under TLS"))
+    sent = []
+
+    class Recorded(ssl.SSLSocket):
+        def sendall(self, data, flags=0):
+            sent.append(data)
+
+    tls = Recorded.__new__(Recorded)  # an SSLSocket with no descriptor, whose writes are recorded
+    connection = types.SimpleNamespace(_sock=tls, pack_commands=lambda commands: [b"*1\r\n$4\r\nPING\r\n"])
+    cache_thread._send(connection, [("PING",)])
+    assert sent == [b"*1\r\n$4\r\nPING\r\n"]
+
+
+@on_redis
+def test_a_reply_nobody_asked_for_is_reported_once_and_the_command_sent_on_a_new_connection(
+        app, control, caplog, monkeypatch):
+    """As from a proxy that refuses CLIENT REPLY SKIP: correct, but a new connection each
+    time, which an operator should hear about."""
+    import threading
+
+    import best_app.cache_thread as cache_thread
+
+    monkeypatch.setattr(cache_thread, "_warned", threading.Event())
+    prefix = app.config["CACHE_KEY_PREFIX"]
+    control.set(prefix + "entry", b"kept")
+    for _ in range(2):
+        thread_client().connection.send_command("PING")  # its reply is left unread
+        assert thread_call("GET", prefix + "entry") == b"kept"
+    warnings = [record for record in caplog.records if "unasked" in record.getMessage()]
+    assert len(warnings) == 1 and "PONG" in warnings[0].getMessage()
+
+
+@on_redis
+def test_cache_connections_speak_resp2_which_pushes_nothing_unasked(app):
+    from best_app.extensions import cache
+
+    assert thread_client().connection.protocol == 2
+    assert cache.cache._read_client.connection_pool.connection_kwargs["protocol"] == 2
