@@ -42,3 +42,19 @@ def test_timestamps_read_from_a_server_in_another_time_zone_are_utc(app, paris_e
     assert created_at.tzinfo is timezone.utc and row.updated_at.tzinfo is timezone.utc
     assert created_at.isoformat().endswith("+00:00")
     assert created_at == user.created_at
+
+
+def test_timestamps_from_psycopg2_are_not_converted_one_by_one(app, paris_engine, monkeypatch):
+    """The session is in UTC already: UTCDateTime's per-value conversion is skipped
+    (a hundred Python calls on a list page)."""
+    from best_app.models.base import UTCDateTime
+
+    make_user("alice")
+    converted = []
+    convert = UTCDateTime.process_result_value
+    monkeypatch.setattr(UTCDateTime, "process_result_value",
+                        lambda self, value, dialect: converted.append(value) or convert(self, value, dialect))
+    with Session(paris_engine) as session:  # a new engine: its result processors are made now
+        stamps = session.scalars(select(User.created_at)).all()
+    assert stamps and all(stamp.tzinfo is timezone.utc for stamp in stamps)
+    assert converted == []
