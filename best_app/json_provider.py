@@ -1,6 +1,6 @@
 """The JSON of every response, encoded by orjson.
 
-A list page that misses the cache spent a tenth of its CPU in the standard
+A list page that misses the cache spent a twentieth of its CPU in the standard
 library's encoder; orjson writes the same document in a tenth of that time.
 The document is the one Flask's own provider writes, up to the escaping of
 text: keys in insertion order, compact separators, and every value orjson
