@@ -11,7 +11,9 @@ A cache entry's SET is sent behind CLIENT REPLY SKIP (`thread_send`): Redis
 answers neither, so the request waits for no reply, and a list page that
 misses the cache makes one wait for Redis, not two. Nothing is left pending
 on the connection, and a SET that fails is a cache entry missing, which the
-next read finds and makes again.
+next read finds and makes again. Each connection first checks that the
+server honours CLIENT REPLY SKIP (a proxy or an ACL may refuse it); where it
+does not, the SET's reply is waited for, as any other.
 
 A connection can have been broken since this thread last used it (Redis
 restarted meanwhile). Before each send the socket is checked, without a round
@@ -35,7 +37,7 @@ from best_app.extensions import cache
 from best_app.socket_peek import always, send_now, waiting
 
 log = logging.getLogger(__name__)
-_warned = threading.Event()  # an unexpected reply is reported once per process
+_warned = threading.Event()  # what costs a wait or a connection is reported once per process
 
 
 def thread_client() -> redis.Redis:
@@ -74,8 +76,51 @@ def thread_pipeline(commands: list[tuple]) -> list:
 
 def thread_send(*command) -> None:
     """Send one command whose reply nobody needs (a cache entry's SET), without waiting
-    for it: Redis sends none (CLIENT REPLY SKIP), even for an error."""
-    _retried(lambda connection: _send(connection, [("CLIENT", "REPLY", "SKIP"), command]))
+    for it: Redis sends none (CLIENT REPLY SKIP), even for an error. Where the server (or a
+    proxy, or an ACL) refuses that, the reply is waited for as usual."""
+    def send(connection) -> None:
+        if _replies_skipped(connection):
+            _send(connection, [SKIP_REPLY, command])
+        else:
+            _exchange(connection, [command])
+    _retried(send)
+
+
+SKIP_REPLY = ("CLIENT", "REPLY", "SKIP")
+_PROBE = b"best_app:reply-skip-probe"
+
+
+def _replies_skipped(connection) -> bool:
+    """Whether this connection's server honours SKIP_REPLY; asked once per connection.
+
+    A reply skipped where the server sent one after all would be read by the next command
+    as its own. So the question is asked with a PING and an ECHO behind it: honoured, only
+    the ECHO is answered; refused, the refusal and the PING's PONG come first.
+    """
+    threads = per_app("best_app_redis_threads", threading.local)
+    if connection._sock is None:
+        connection.connect()
+    known = getattr(threads, "reply_skip", None)
+    if known is not None and known[0] is connection._sock:
+        return known[1]
+    _send(connection, [SKIP_REPLY, ("PING",), ("ECHO", _PROBE)])
+    before = 0
+    while True:
+        try:
+            reply = connection.read_response()
+        except redis.ResponseError:
+            reply = None
+        if reply == _PROBE:
+            break
+        before += 1
+        if before > 2:
+            raise redis.ConnectionError("unexpected replies from the cache to a PING and an ECHO")
+    honoured = before == 0
+    if not honoured and not _warned.is_set():
+        _warned.set()
+        log.warning("the cache refuses CLIENT REPLY SKIP: each cache entry's SET waits for its reply")
+    threads.reply_skip = (connection._sock, honoured)
+    return honoured
 
 
 def _retried(exchange: Callable):

@@ -139,20 +139,43 @@ def test_a_tls_connection_is_written_through_its_tls_layer(monkeypatch):
 @on_redis
 def test_a_reply_nobody_asked_for_is_reported_once_and_the_command_sent_on_a_new_connection(
         app, control, caplog, monkeypatch):
-    """As from a proxy that refuses CLIENT REPLY SKIP: correct, but a new connection each
-    time, which an operator should hear about."""
+    """Something the server sent unasked: correct, but a new connection each time, which an
+    operator should hear about."""
     import threading
+    import time
 
     import best_app.cache_thread as cache_thread
+    from best_app.socket_peek import waiting
 
     monkeypatch.setattr(cache_thread, "_warned", threading.Event())
     prefix = app.config["CACHE_KEY_PREFIX"]
     control.set(prefix + "entry", b"kept")
     for _ in range(2):
-        thread_client().connection.send_command("PING")  # its reply is left unread
+        connection = thread_client().connection
+        connection.send_command("PING")  # its reply is left unread
+        deadline = time.monotonic() + 5
+        while not waiting(connection._sock.fileno()) and time.monotonic() < deadline:
+            time.sleep(0.001)  # until the PONG is here
         assert thread_call("GET", prefix + "entry") == b"kept"
     warnings = [record for record in caplog.records if "unasked" in record.getMessage()]
     assert len(warnings) == 1 and "PONG" in warnings[0].getMessage()
+
+
+@on_redis
+def test_a_server_that_refuses_to_skip_replies_has_them_waited_for(app, control, caplog, monkeypatch):
+    """Sent unanswered all the same, the SET's reply (and the refusal) would be read by the
+    next command as its own."""
+    import threading
+
+    import best_app.cache_thread as cache_thread
+
+    monkeypatch.setattr(cache_thread, "_warned", threading.Event())
+    monkeypatch.setattr(cache_thread, "SKIP_REPLY", ("CLIENT", "REPLY", "NEVER"))  # refused, as by a proxy
+    prefix = app.config["CACHE_KEY_PREFIX"]
+    for value in (b"one", b"two"):
+        thread_send("SET", prefix + "entry", value)
+        assert thread_call("GET", prefix + "entry") == value
+    assert any("refuses CLIENT REPLY SKIP" in record.getMessage() for record in caplog.records)
 
 
 @on_redis
