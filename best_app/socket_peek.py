@@ -21,12 +21,19 @@ import os
 import socket
 
 
+def _with_the_gil(name: str):
+    """The C library's function `name`, called without letting go of the GIL (ctypes.PyDLL),
+    or None where the C library cannot be called this way."""
+    try:
+        return getattr(ctypes.PyDLL(None, use_errno=True), name)
+    except (OSError, AttributeError):
+        return None
+
+
 def _peek_with_the_gil():
     """The check, or None where the C library cannot be called this way."""
-    try:
-        libc = ctypes.PyDLL(None, use_errno=True)
-        recv = libc.recv
-    except (OSError, AttributeError):
+    recv = _with_the_gil("recv")
+    if recv is None:
         return None
     recv.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
     recv.restype = ctypes.c_ssize_t
@@ -51,9 +58,8 @@ waiting = _peek_with_the_gil() or always
 
 def _send_with_the_gil():
     """send_now, or None where the C library cannot be called this way."""
-    try:
-        send = ctypes.PyDLL(None, use_errno=True).send
-    except (OSError, AttributeError):
+    send = _with_the_gil("send")
+    if send is None:
         return None
     send.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_int]
     send.restype = ctypes.c_ssize_t

@@ -368,8 +368,8 @@ def keyset_page(list_name: str, statement, sort_column, id_column, query: ListQu
 
 # Statements of plain pages (no filter, no search), kept by keyset_page: building one, and
 # then SQLAlchemy's walk of it for its cache key, were a tenth of a page's CPU. A kept
-# statement's key is worked out once. At most six per resource and sort: the first or
-# last page, or past a cursor, in either order.
+# statement's key is worked out once. At most four per resource and sort: the first (or
+# last) page in either order, and a page past a cursor, ahead of it or behind it.
 _PAGE_STATEMENTS: dict = {}
 
 
